@@ -1,0 +1,219 @@
+"""The command line: ``python -m mnist_scratch {train,evaluate,feedback,retrain} --help``.
+
+Every command prints a one-line ``error: ...`` and exits with status 2 on bad arguments, missing
+files or unreadable data, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import warnings
+from pathlib import Path
+
+from . import paths
+
+
+class CliError(Exception):
+    """A problem to report in one line."""
+
+
+# ----------------------------------------------------------------------------- arguments
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _batch_size(text: str) -> int:
+    return 0 if text == "full" else _positive_int(text)  # 0 stands for the full batch
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"hidden sizes are comma-separated integers, got {text!r}") from None
+    if any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"hidden sizes must be positive, got {text!r}")
+    return sizes
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="folder with the four MNIST .gz files (default: $MNIST_SCRATCH_DATA, the "
+                             "cache in data/mnist, a download, or the bundled 5,000-digit sample)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help=f"checkpoint file (default: {paths.default_checkpoint()})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .optim import OPTIMIZERS, SCHEDULES
+    from .train import RECIPES
+
+    parser = argparse.ArgumentParser(prog="python -m mnist_scratch",
+                                     description="A neural network for handwritten digits, from scratch in NumPy.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("train", help="train a network on MNIST and report its test accuracy",
+                            description="Train a network on MNIST (a fixed validation set carved from the "
+                                        "training set; the test set is only evaluated), save a checkpoint "
+                                        "and print the test accuracy.")
+    _common(p)
+    p.add_argument("--recipe", choices=sorted(RECIPES), default="default",
+                   help="starting settings; the options below override them (default: default, "
+                        "Adam + cosine schedule + augmentation)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS)
+    p.add_argument("--epochs", type=float)
+    p.add_argument("--steps", type=_positive_int, help="total optimizer steps (overrides --epochs)")
+    p.add_argument("--lr", type=float, help="base learning rate")
+    p.add_argument("--schedule", choices=SCHEDULES)
+    p.add_argument("--batch-size", type=_batch_size, help="an integer, or 'full' for full-batch gradient descent")
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="random shifts/rotations/scalings of each batch")
+    p.add_argument("--hidden", type=_hidden, default=(64,), help="hidden layer sizes, e.g. 64 or 128,64 (default: 64)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--checkpoint-every", type=_positive_int, help="also save every N steps")
+    p.add_argument("--resume", action="store_true", help="continue the run saved in --checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = commands.add_parser("evaluate", help="accuracy and a per-digit table for a checkpoint")
+    _common(p)
+    p.add_argument("--figures", type=Path, default=None, help="also write the evaluation figures (PNG) here")
+
+    p = commands.add_parser("feedback", help="your saved drawings: counts, export, import")
+    p.add_argument("--store", type=Path, default=None, help=f"feedback store (default: {paths.feedback_db()})")
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    actions.add_parser("list", help="saved drawings per digit (the default)")
+    e = actions.add_parser("export", help="write a Kaggle-style CSV: label,pixel0,...,pixel783")
+    e.add_argument("csv", type=Path)
+    i = actions.add_parser("import", help="read a Kaggle-style CSV into the store")
+    i.add_argument("csv", type=Path)
+
+    p = commands.add_parser("retrain", help="fine-tune on your saved drawings mixed with MNIST replay")
+    _common(p)
+    p.add_argument("--store", type=Path, default=None, help=f"feedback store (default: {paths.feedback_db()})")
+    p.add_argument("--epochs", type=float, default=None, help="passes over the mixed data")
+    p.add_argument("--output", type=Path, default=None, help="where to save the fine-tuned network "
+                                                               "(default: overwrite --checkpoint)")
+    return parser
+
+
+# ----------------------------------------------------------------------------- commands
+def cmd_train(args) -> None:
+    from .data import load_dataset, train_val_split
+    from .network import Network
+    from .train import RECIPES, accuracy, train
+
+    overrides = {name: getattr(args, name) for name in
+                 ("optimizer", "epochs", "steps", "lr", "schedule", "weight_decay", "augment", "seed")
+                 if getattr(args, name) is not None}
+    if args.batch_size is not None:
+        overrides["batch_size"] = args.batch_size or None
+    if args.epochs is not None and args.steps is None:
+        overrides["steps"] = None
+    if args.checkpoint_every:
+        overrides["checkpoint_every"] = args.checkpoint_every
+    config = dataclasses.replace(RECIPES[args.recipe], **overrides)
+    data = load_dataset(args.data_dir)
+    x_train, y_train, x_val, y_val = train_val_split(data.x_train, data.y_train)
+    sizes = (784, *args.hidden, 10)
+    checkpoint = args.checkpoint or paths.default_checkpoint()
+    if args.resume and not checkpoint.exists():
+        raise CliError(f"--resume: no checkpoint at {checkpoint}")
+    print(f"data: {data.source} ({len(y_train)} train, {len(y_val)} validation, {len(data.y_test)} test digits)")
+    print(f"network: {'-'.join(map(str, sizes))}; {config.optimizer}, lr {config.lr:g}, {config.schedule}, "
+          f"batch {config.batch_size or 'full'}, augment {'on' if config.augment else 'off'}")
+    net = Network(sizes, seed=config.seed)
+    result = train(net, x_train, y_train, config, x_val=x_val, y_val=y_val, checkpoint_path=checkpoint,
+                   resume=args.resume, progress=not args.quiet)
+    last = result.history[-1] if result.history else {}
+    val = last.get("val_acc")
+    print(f"trained {result.step} steps in {result.seconds:.1f} s"
+          + (f"; validation accuracy {100 * val:.2f} %" if val is not None else ""))
+    print(f"checkpoint: {checkpoint}")
+    print(f"test accuracy: {100 * accuracy(net, data.x_test, data.y_test):.2f} % "
+          f"({len(data.y_test)} digits{', subset' if data.is_subset else ''})")
+
+
+def cmd_evaluate(args) -> None:
+    from .data import load_dataset
+    from .evaluate import evaluate, format_report
+    from .network import Network
+
+    checkpoint = args.checkpoint or paths.default_checkpoint()
+    if not checkpoint.exists():
+        raise CliError(f"no checkpoint at {checkpoint}; train one first: python -m mnist_scratch train")
+    net = Network.load(checkpoint)
+    data = load_dataset(args.data_dir)
+    report = evaluate(net, data.x_test, data.y_test)
+    print(f"checkpoint: {checkpoint} ({'-'.join(map(str, net.sizes))})")
+    print(f"data: {data.source}, test split")
+    print(format_report(report))
+    if args.figures is not None:
+        from .plots import save_evaluation_figures
+        from .train import read_history
+
+        written = save_evaluation_figures(net, data.x_test, data.y_test, args.figures,
+                                          history=read_history(checkpoint) or None)
+        print(f"figures: {len(written)} PNG files in {args.figures}")
+
+
+def cmd_feedback(args) -> None:
+    from .store import FeedbackStore, summarize_counts
+
+    store = FeedbackStore(args.store)
+    if args.action in (None, "list"):
+        print(f"store: {store.path}")
+        print(summarize_counts(store.counts()))
+    elif args.action == "export":
+        n = store.export_csv(args.csv)
+        print(f"exported {n} drawings to {args.csv}")
+    elif args.action == "import":
+        if not args.csv.is_file():
+            raise CliError(f"no CSV file at {args.csv}")
+        n = store.import_csv(args.csv)
+        print(f"imported {n} drawings from {args.csv} into {store.path}")
+
+
+def cmd_retrain(args) -> None:
+    from .network import Network
+    from .retrain import RetrainConfig, retrain_on_feedback
+    from .store import FeedbackStore
+
+    checkpoint = args.checkpoint or paths.default_checkpoint()
+    if not checkpoint.exists():
+        raise CliError(f"no checkpoint at {checkpoint}; train one first: python -m mnist_scratch train")
+    store = FeedbackStore(args.store)
+    config = RetrainConfig() if args.epochs is None else RetrainConfig(epochs=args.epochs)
+    net = Network.load(checkpoint)
+    report = retrain_on_feedback(net, store, config=config, data_dir=args.data_dir,
+                                 checkpoint_path=args.output or checkpoint)
+    print(report.summary())
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "feedback": cmd_feedback, "retrain": cmd_retrain}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .checkpoint import CheckpointError
+    from .data import DownloadError
+    from .idx import IdxFormatError
+    from .train import TrainingDiverged
+
+    args = build_parser().parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = lambda message, *rest: print(f"warning: {message}", file=sys.stderr)
+            COMMANDS[args.command](args)
+    except (CliError, CheckpointError, IdxFormatError, DownloadError, TrainingDiverged,
+            FileNotFoundError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
