@@ -107,7 +107,7 @@ def md5_of(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def download_mnist(cache_dir: str | os.PathLike | None = None, *, mirrors=MIRRORS,
+def download_mnist(cache_dir: str | os.PathLike | None = None, *, mirrors=None,
                    hashes: dict[str, str] | None = None, timeout: float = 20.0,
                    progress: bool = False) -> Path:
     """Download the four files into ``cache_dir`` (default ``data/mnist``), verifying MD5s.
@@ -120,6 +120,7 @@ def download_mnist(cache_dir: str | os.PathLike | None = None, *, mirrors=MIRROR
 
     cache_dir = Path(cache_dir) if cache_dir is not None else paths.mnist_cache_dir()
     hashes = PUBLISHED_MD5 if hashes is None else hashes
+    mirrors = MIRRORS if mirrors is None else mirrors
     downloader = pooch.HTTPDownloader(timeout=timeout, progressbar=progress)
     for name in (n for pair in FILES.values() for n in pair):
         failures = []
@@ -197,11 +198,12 @@ def load_mnist(split: str, data_dir: str | os.PathLike | None = None, *,
 
     ``split`` is ``"train"`` (60,000 digits) or ``"test"`` (10,000); 4,000 / 1,000 for the subset.
     """
+    _check_split(split)
     folder = locate_mnist(data_dir, download=download)
     if folder is None:
         subset = load_subset()
         return (subset.x_train, subset.y_train) if split == "train" else (subset.x_test, subset.y_test)
-    return read_split(folder, _check_split(split))
+    return read_split(folder, split)
 
 
 def _check_split(split: str) -> str:

@@ -15,6 +15,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -82,6 +83,8 @@ class TrainState:
     perm: np.ndarray | None = None   # (N,) the current epoch's shuffle
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0             # training wall time so far, across resumes
+    loss_sum: float = 0.0            # training losses since the last history record ...
+    loss_count: int = 0              # ... and how many (so a resumed record averages the same steps)
 
 
 @dataclass
@@ -123,12 +126,14 @@ def new_state(net: Network, config: TrainConfig) -> TrainState:
 def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(), *,
           x_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
           checkpoint_path: str | os.PathLike | None = None, resume: bool = False,
-          until_step: int | None = None, progress: bool = True) -> TrainResult:
+          until_step: int | None = None, progress: bool = True,
+          on_step: Callable[[int, int], None] | None = None) -> TrainResult:
     """Train ``net`` in place on ``x: (N, 784) float32 in [0, 1]``, ``y: (N,) int64``.
 
     ``checkpoint_path``: where checkpoints go (atomically); with ``resume=True`` training continues
     from the checkpoint there, if it exists. ``until_step`` stops this run early (as if
-    interrupted) while keeping the schedule of the whole run. Raises :class:`TrainingDiverged` on a
+    interrupted) while keeping the schedule of the whole run. ``on_step(step, total)`` is called
+    after every step (e.g. to move a progress widget). Raises :class:`TrainingDiverged` on a
     NaN/inf loss.
     """
     from tqdm.auto import tqdm  # deferred: importing tqdm.auto probes for Jupyter
@@ -147,7 +152,6 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
     mask = net.weight_mask() if config.weight_decay else None
     grad = net._grad_flat
     start_time = time.perf_counter() - state.seconds
-    running_loss, running_count = 0.0, 0
     sample = slice(0, min(len(x), TRAIN_ACC_SAMPLE))
     bar = tqdm(total=stop, initial=state.step, disable=not progress, unit="step",
                desc=f"{config.optimizer} b={batch}", leave=True)
@@ -174,22 +178,24 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
             optim.update(config.optimizer, net.flat, grad, state.optimizer_state, lr,
                          momentum=config.momentum, beta1=config.beta1, beta2=config.beta2)
             state.step += 1
-            running_loss += loss
-            running_count += 1
+            state.loss_sum += loss
+            state.loss_count += 1
             bar.update(1)
+            if on_step is not None:
+                on_step(state.step, stop)
             every = config.eval_every or per_epoch
-            if state.step % every == 0 or state.step == stop:
+            if state.step % every == 0 or state.step == total:
                 record = {
                     "step": state.step,
                     "epoch": state.step / per_epoch,
-                    "loss": running_loss / running_count,
+                    "loss": state.loss_sum / state.loss_count,
                     "train_acc": accuracy(net, x[sample], y[sample]),
                     "val_acc": accuracy(net, x_val, y_val) if x_val is not None else None,
                     "lr": lr,
                     "seconds": time.perf_counter() - start_time,
                 }
                 state.history.append(record)
-                running_loss, running_count = 0.0, 0
+                state.loss_sum, state.loss_count = 0.0, 0
                 bar.set_postfix(loss=f"{record['loss']:.4f}",
                                 val=f"{record['val_acc']:.4f}" if record["val_acc"] is not None else "-")
             if checkpoint_path is not None and config.checkpoint_every and state.step % config.checkpoint_every == 0:
@@ -227,6 +233,7 @@ def save_training_checkpoint(path, net: Network, config: TrainConfig, state: Tra
         **net.metadata(), "kind": "training", "step": state.step, "total_steps": total_steps,
         "config": config.to_json(), "rng_state": state.rng.bit_generator.state,
         "history": state.history, "data_fingerprint": data_id, "seconds": state.seconds,
+        "loss_sum": state.loss_sum, "loss_count": state.loss_count,
     }
     return save_checkpoint(path, arrays, meta)
 
@@ -258,6 +265,7 @@ def load_training_checkpoint(path, net: Network, config: TrainConfig, data_id: s
     state.perm = arrays.get("train.perm")
     state.history = list(meta["history"])
     state.seconds = float(meta.get("seconds", 0.0))
+    state.loss_sum, state.loss_count = float(meta["loss_sum"]), int(meta["loss_count"])
     return state
 
 

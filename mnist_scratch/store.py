@@ -1,0 +1,550 @@
+"""The feedback store: the user's own labelled drawings, kept apart from MNIST in one SQLite file.
+
+Every saved drawing is a row that is never updated or deleted (triggers enforce it). "Undo" is
+itself an append: a row in ``retractions`` says that a drawing no longer counts. A save is one
+transaction in WAL mode with ``synchronous=FULL``, so a process killed mid-save leaves every earlier
+record intact, and a busy timeout makes two kernels saving at once wait for each other, not fail.
+
+Schema (``PRAGMA application_id`` = ``APPLICATION_ID``, ``user_version`` = ``SCHEMA_VERSION``)::
+
+    drawings     id INTEGER PRIMARY KEY AUTOINCREMENT   record id, increasing, never reused
+                 created_utc TEXT      ISO 8601 UTC timestamp of the save
+                 source TEXT           "drawing_pad", "csv:<file name>", ...
+                 label INTEGER         the true digit, 0..9
+                 predicted INTEGER     the network's guess at save time, 0..9 or NULL
+                 confidence REAL       its probability, [0, 1] or NULL
+                 image BLOB            784 bytes: the 28 x 28 uint8 image, row-major (as MNIST)
+                 strokes TEXT          JSON [[[x, y], ...], ...] canvas coordinates, or NULL
+                 canvas_width INTEGER, canvas_height INTEGER   canvas size in px, or NULL
+    retractions  id, drawing_id (UNIQUE, references drawings), created_utc, reason
+
+CSV files use the Kaggle/classic layout: a ``label,pixel0,...,pixel783`` header, then one digit per
+line as integers 0..255 (pixel ``k`` is row ``k // 28``, column ``k % 28``).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from mnist_scratch import paths
+
+APPLICATION_ID = 0x4D4E4642  # "MNFB": marks an SQLite file as a feedback store
+SCHEMA_VERSION = 1
+CSV_HEADER = "label," + ",".join(f"pixel{k}" for k in range(784))
+
+_SCHEMA = (  # run statement by statement: executescript() would commit the open transaction
+    """CREATE TABLE drawings (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_utc   TEXT    NOT NULL,
+        source        TEXT    NOT NULL,
+        label         INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
+        predicted     INTEGER CHECK (predicted BETWEEN 0 AND 9),
+        confidence    REAL    CHECK (confidence BETWEEN 0.0 AND 1.0),
+        image         BLOB    NOT NULL CHECK (length(image) = 784),
+        strokes       TEXT,
+        canvas_width  INTEGER,
+        canvas_height INTEGER)""",
+    """CREATE TABLE retractions (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        drawing_id  INTEGER NOT NULL UNIQUE REFERENCES drawings (id),
+        created_utc TEXT    NOT NULL,
+        reason      TEXT)""",
+    *(f"""CREATE TRIGGER {table}_no_{op} BEFORE {op.upper()} ON {table}
+        BEGIN SELECT RAISE(ABORT, 'the feedback store is append-only'); END"""
+      for table in ("drawings", "retractions") for op in ("update", "delete")),
+)
+
+_INSERT = (
+    "INSERT INTO drawings (created_utc, source, label, predicted, confidence, image, strokes,"
+    " canvas_width, canvas_height) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SELECT = (
+    "SELECT d.id, d.image, d.label, d.predicted, d.confidence, d.created_utc, d.source, d.strokes,"
+    " d.canvas_width, d.canvas_height, r.created_utc FROM drawings d"
+    " LEFT JOIN retractions r ON r.drawing_id = d.id"
+)
+_LIVE = "NOT EXISTS (SELECT 1 FROM retractions r WHERE r.drawing_id = d.id)"
+_INT_FIELD = re.compile(r"\s*[+-]?\d+\s*")
+
+
+class FeedbackStoreError(Exception):
+    """The file cannot be used as a feedback store (not SQLite, another database, newer schema)."""
+
+
+@dataclass(frozen=True, eq=False)
+class FeedbackRecord:
+    """One saved drawing, as read back from the store."""
+
+    id: int  # record id, increasing in save order
+    image: np.ndarray = field(repr=False)  # (28, 28) uint8 in 0..255, ink bright on dark (as MNIST)
+    label: int  # the true digit, 0..9
+    predicted: int | None  # the network's guess when it was saved
+    confidence: float | None  # the probability of that guess, in [0, 1]
+    created_utc: str  # ISO 8601 UTC timestamp of the save
+    source: str  # "drawing_pad", "csv:<file name>", ...
+    strokes: list[list[list[float]]] | None = field(repr=False)  # [x, y] canvas points or None
+    canvas_size: tuple[int, int] | None  # (width, height) in px, None if unknown
+    retracted_utc: str | None = None  # when it was retracted (undone), None while it counts
+
+    @property
+    def retracted(self) -> bool:
+        return self.retracted_utc is not None
+
+    def pixels(self) -> np.ndarray:
+        """The image as the network sees it: ``(784,) float32 in [0, 1]``."""
+        return self.image.reshape(784).astype(np.float32) / np.float32(255)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _check_digit(value, name: str, *, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an int 0..9, got {value!r}")
+    if not 0 <= value <= 9:
+        raise ValueError(f"{name} must be in 0..9, got {value}")
+    return int(value)
+
+
+def image_to_uint8(image) -> np.ndarray:
+    """Validate a digit image and convert it to the stored form.
+
+    Parameters
+    ----------
+    image : (28, 28) or (784,) array, uint8 in 0..255 or float in [0, 1] (ink bright on dark)
+
+    Returns
+    -------
+    (784,) uint8 in 0..255 ; floats are scaled by 255 and rounded (values within 1e-6 outside
+    [0, 1] are clipped).
+    """
+    a = np.asarray(image)
+    if a.shape not in {(28, 28), (784,)}:
+        raise ValueError(f"image must have shape (28, 28) or (784,), got {a.shape}")
+    if a.dtype == np.uint8:
+        return np.ascontiguousarray(a.reshape(784))
+    if not np.issubdtype(a.dtype, np.floating):
+        raise ValueError(f"image must be uint8 0..255 or float in [0, 1], got dtype {a.dtype}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError("image contains NaN or infinite values")
+    lo, hi = float(a.min()), float(a.max())
+    if lo < -1e-6 or hi > 1 + 1e-6:
+        raise ValueError(f"float image must be in [0, 1], got values in [{lo:g}, {hi:g}]")
+    return np.rint(np.clip(a.reshape(784), 0, 1) * 255).astype(np.uint8)
+
+
+def _strokes_json(strokes) -> str | None:
+    """``None`` or strokes (each a sequence of [x, y] points) as compact JSON, validated."""
+    if strokes is None:
+        return None
+    out = []
+    for i, stroke in enumerate(strokes):
+        pts = np.asarray(stroke, dtype=np.float64)
+        if pts.size == 0:
+            pts = pts.reshape(0, 2)
+        if pts.ndim != 2 or pts.shape[1] != 2:
+            raise ValueError(f"stroke {i} must be a list of [x, y] points, got shape {pts.shape}")
+        if not np.all(np.isfinite(pts)):
+            raise ValueError(f"stroke {i} contains NaN or infinite coordinates")
+        out.append(pts.tolist())
+    return json.dumps(out, separators=(",", ":"))
+
+
+def _check_canvas(canvas_size) -> tuple[int | None, int | None]:
+    if canvas_size is None:
+        return None, None
+    try:
+        w, h = canvas_size
+        ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
+                 for v in (w, h))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"canvas_size must be (width, height) positive ints, got {canvas_size!r}")
+    return int(w), int(h)
+
+
+class FeedbackStore:
+    """Append-only store of labelled drawings in one SQLite file.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The SQLite file; default ``mnist_scratch.paths.feedback_db()``. Nothing is created until the
+        first save (its parent folder included); reading a missing store gives an empty store.
+    timeout : float
+        Seconds a save waits for another process's save before giving up.
+
+    Raises
+    ------
+    FeedbackStoreError
+        If ``path`` exists but is not a feedback store, or was written by a newer schema.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, timeout: float = 30.0):
+        path = paths.feedback_db() if path is None else Path(path).expanduser()
+        self.path = Path(os.path.abspath(path))
+        self.timeout = float(timeout)
+        self._lock = threading.RLock()  # one transaction at a time on the shared connection
+        self._con: sqlite3.Connection | None = None  # opened on first use, kept open
+        self._file_id: tuple[int, int] | None = None  # (st_dev, st_ino) of the file _con has open
+        with self._read():
+            pass  # opening an existing file validates it
+
+    def __repr__(self) -> str:
+        return f"FeedbackStore({str(self.path)!r})"
+
+    def close(self) -> None:
+        """Close the connection (it is reopened when needed)."""
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+
+    def __enter__(self) -> FeedbackStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ connections
+    # One connection stays open: closing the last connection to a WAL database checkpoints it,
+    # which would make every save several times slower.
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _connection(self, create: bool) -> tuple[sqlite3.Connection | None, int]:
+        """The open connection and schema version (0 for a new, empty file), or (None, 0) when
+        there is no file and ``create`` is False. The caller holds ``self._lock``."""
+        file_id = self._file_identity()
+        if self._con is not None and file_id != self._file_id:  # deleted or replaced: reopen
+            self.close()
+        if self._con is None:
+            if file_id is None and not create:
+                return None, 0
+            self._con = self._open(create)
+            self._file_id = self._file_identity()
+        return self._con, self._check_header(self._con)
+
+    def _open(self, create: bool) -> sqlite3.Connection:
+        if self.path.is_dir():
+            raise FeedbackStoreError(f"{self.path} is a folder, not a feedback store file")
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        uri = self.path.as_uri() + ("?mode=rwc" if create else "?mode=rw")
+        try:
+            con = sqlite3.connect(uri, uri=True, timeout=self.timeout, isolation_level=None,
+                                  check_same_thread=False)
+        except sqlite3.Error as e:
+            raise FeedbackStoreError(f"cannot open feedback store {self.path}: {e}") from e
+        try:
+            self._check_header(con)
+            con.execute("PRAGMA foreign_keys = ON")
+            con.execute("PRAGMA synchronous = FULL")  # a reported save survives even power loss
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def _check_header(self, con: sqlite3.Connection) -> int:
+        """Return the schema version (0 = empty file) or raise if this is not a feedback store."""
+        try:
+            app_id = con.execute("PRAGMA application_id").fetchone()[0]
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            n_objects = con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise FeedbackStoreError(
+                f"{self.path} is not a feedback store (SQLite says: {e})") from e
+        if app_id == 0 and version == 0 and n_objects == 0:
+            return 0
+        if app_id != APPLICATION_ID:
+            raise FeedbackStoreError(
+                f"{self.path} is an SQLite database but not a feedback store "
+                f"(application_id {app_id:#x}, expected {APPLICATION_ID:#x})"
+            )
+        if version > SCHEMA_VERSION:
+            raise FeedbackStoreError(
+                f"{self.path} has schema version {version}, newer than this mnist_scratch "
+                f"understands ({SCHEMA_VERSION}); upgrade mnist_scratch to read it"
+            )
+        if version < 1:
+            raise FeedbackStoreError(f"{self.path} has an invalid schema version {version}")
+        return version
+
+    def _ensure_wal(self, con: sqlite3.Connection) -> None:
+        # Switching to WAL needs an exclusive lock and SQLite does not wait for it, so retry.
+        deadline = time.monotonic() + self.timeout
+        while con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            try:
+                con.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection | None]:
+        """The connection for reading, or None when there is no store (yet)."""
+        with self._lock:
+            con, version = self._connection(create=False)
+            yield con if version else None  # version 0: another process is creating the store
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), creating the store if needed."""
+        with self._lock:
+            con, _ = self._connection(create=True)
+            self._ensure_wal(con)
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                if self._check_header(con) == 0:  # first save ever: create the schema
+                    for statement in _SCHEMA:
+                        con.execute(statement)
+                    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
+
+    # ------------------------------------------------------------------ writing
+    def add(self, image, label: int, *, strokes=None, predicted: int | None = None,
+            confidence: float | None = None, source: str = "drawing_pad",
+            canvas_size: tuple[int, int] | None = (280, 280)) -> int:
+        """Save one labelled drawing and return its record id.
+
+        Parameters
+        ----------
+        image : (28, 28) or (784,) uint8 in 0..255 or float in [0, 1]
+            The preprocessed digit, ink bright on dark (what the network received).
+        label : int in 0..9
+            The true digit.
+        strokes : list of strokes, each a list of [x, y] floats, optional
+            The raw pointer coordinates on the canvas; ``None`` when unknown.
+        predicted, confidence : int in 0..9 and float in [0, 1], optional
+            The network's guess and its probability at save time.
+        source : str
+            Where the drawing comes from, e.g. ``"drawing_pad"`` or ``"csv:data.csv"``.
+        canvas_size : (width, height) positive ints, optional
+        """
+        row = self._row(image, label, strokes, predicted, confidence, source, canvas_size)
+        with self._write() as con:
+            return con.execute(_INSERT, row).lastrowid
+
+    @staticmethod
+    def _row(image, label, strokes, predicted, confidence, source, canvas_size) -> tuple:
+        pixels = image_to_uint8(image)
+        label = _check_digit(label, "label")
+        predicted = _check_digit(predicted, "predicted", allow_none=True)
+        if confidence is not None:
+            if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.number)):
+                raise ValueError(
+                    f"confidence must be a float in [0, 1] or None, got {confidence!r}")
+            confidence = float(confidence)
+            if not (math.isfinite(confidence) and 0.0 <= confidence <= 1.0):
+                raise ValueError(f"confidence must be in [0, 1], got {confidence}")
+        if not isinstance(source, str) or not source.strip():
+            raise ValueError(f"source must be a non-empty string, got {source!r}")
+        width, height = _check_canvas(canvas_size)
+        return (_now(), source, label, predicted, confidence, pixels.tobytes(),
+                _strokes_json(strokes), width, height)
+
+    def retract(self, record_id: int, *, reason: str | None = None) -> None:
+        """Mark a record as no longer counting (it stays in the file). Raises ValueError if the id
+        does not exist or is already retracted."""
+        with self._write() as con:
+            self._retract(con, int(record_id), reason)
+
+    def _retract(self, con: sqlite3.Connection, record_id: int, reason: str | None) -> None:
+        if con.execute("SELECT 1 FROM drawings WHERE id = ?", (record_id,)).fetchone() is None:
+            raise ValueError(f"no record with id {record_id} in {self.path}")
+        done = con.execute("SELECT created_utc FROM retractions WHERE drawing_id = ?",
+                           (record_id,)).fetchone()
+        if done is not None:
+            raise ValueError(f"record {record_id} was already retracted at {done[0]}")
+        con.execute("INSERT INTO retractions (drawing_id, created_utc, reason) VALUES (?, ?, ?)",
+                    (record_id, _now(), reason))
+
+    def undo_last(self, source: str | None = None) -> FeedbackRecord | None:
+        """Retract the newest live record (of ``source`` if given) and return it (now with
+        ``retracted`` True), or return None when there is nothing to undo."""
+        if not self.path.exists():
+            return None
+        sql, args = f"SELECT max(d.id) FROM drawings d WHERE {_LIVE}", ()
+        if source is not None:
+            sql, args = sql + " AND d.source = ?", (source,)
+        with self._write() as con:
+            row = con.execute(sql, args).fetchone()
+            if row[0] is None:
+                return None
+            self._retract(con, row[0], "undo")
+            return self._record(con.execute(_SELECT + " WHERE d.id = ?", (row[0],)).fetchone())
+
+    # ------------------------------------------------------------------ reading
+    @staticmethod
+    def _record(row) -> FeedbackRecord:
+        rid, image, label, pred, conf, created, source, strokes, w, h, retracted = row
+        return FeedbackRecord(
+            id=rid, image=np.frombuffer(image, dtype=np.uint8).reshape(28, 28).copy(), label=label,
+            predicted=pred, confidence=conf, created_utc=created, source=source,
+            strokes=None if strokes is None else json.loads(strokes),
+            canvas_size=None if w is None else (w, h), retracted_utc=retracted,
+        )
+
+    def records(self, include_retracted: bool = False) -> list[FeedbackRecord]:
+        """All live records (or all records) in save order."""
+        with self._read() as con:
+            if con is None:
+                return []
+            sql = _SELECT + ("" if include_retracted else f" WHERE {_LIVE}") + " ORDER BY d.id"
+            return [self._record(row) for row in con.execute(sql)]
+
+    def counts(self) -> dict[int, int]:
+        """Live records per digit, ``{0: n0, ..., 9: n9}`` (every digit present)."""
+        out = dict.fromkeys(range(10), 0)
+        with self._read() as con:
+            if con is not None:
+                sql = f"SELECT label, count(*) FROM drawings d WHERE {_LIVE} GROUP BY label"
+                out.update(dict(con.execute(sql).fetchall()))
+        return out
+
+    def __len__(self) -> int:
+        return sum(self.counts().values())
+
+    def _load_uint8(self) -> tuple[np.ndarray, np.ndarray]:
+        with self._read() as con:
+            rows = [] if con is None else con.execute(
+                f"SELECT image, label FROM drawings d WHERE {_LIVE} ORDER BY d.id").fetchall()
+        x = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.uint8).reshape(len(rows), 784)
+        return x, np.array([r[1] for r in rows], dtype=np.int64)
+
+    def load(self) -> tuple[np.ndarray, np.ndarray]:
+        """The live drawings in the form of ``load_mnist``.
+
+        Returns
+        -------
+        x : (N, 784) float32 in [0, 1]
+        y : (N,) int64 in 0..9
+        """
+        x, y = self._load_uint8()
+        return x.astype(np.float32) / np.float32(255), y
+
+    # ------------------------------------------------------------------ CSV
+    def export_csv(self, path: str | os.PathLike) -> int:
+        """Write the live drawings as ``label,pixel0,...,pixel783`` CSV (integers 0..255), replacing
+        ``path`` atomically. Returns the number of digits written."""
+        path = Path(path)
+        x, y = self._load_uint8()
+        table = np.concatenate([y[:, None], x.astype(np.int64)], axis=1)  # (N, 785)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            with open(tmp, "x", newline="") as f:
+                np.savetxt(f, table, fmt="%d", delimiter=",", header=CSV_HEADER, comments="")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return len(y)
+
+    def import_csv(self, path: str | os.PathLike, source: str | None = None) -> int:
+        """Add every digit of a ``label,pixel0,...,pixel783`` CSV file in one transaction (all or
+        nothing) and return how many were added. ``source`` defaults to ``"csv:<file name>"``.
+
+        Raises ValueError naming the file, line and problem for a malformed file."""
+        path = Path(path)
+        x, y = read_csv(path)
+        source = f"csv:{path.name}" if source is None else source
+        if not isinstance(source, str) or not source.strip():
+            raise ValueError(f"source must be a non-empty string, got {source!r}")
+        if len(y) == 0:
+            return 0
+        now = _now()  # x and y are validated: build the rows directly
+        rows = [(now, source, int(lab), None, None, img.tobytes(), None, None, None)
+                for img, lab in zip(x, y)]
+        with self._write() as con:
+            con.executemany(_INSERT, rows)
+        return len(rows)
+
+
+def read_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Parse and validate a Kaggle/classic digit CSV file.
+
+    Returns
+    -------
+    x : (N, 784) uint8 in 0..255
+    y : (N,) int64 in 0..9
+    """
+    path = Path(path)
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        lines = f.read().splitlines()
+    if not lines or not lines[0].strip():
+        raise ValueError(f"{path}: empty file, expected the header {CSV_HEADER[:30]}...")
+    header = [h.strip().strip('"') for h in lines[0].split(",")]
+    if header != CSV_HEADER.split(","):
+        if header and header[0] == "pixel0":
+            problem = ("it has no 'label' column "
+                       "(Kaggle's test.csv is unlabelled and cannot be imported)")
+        else:
+            problem = f"it starts {','.join(header[:3])!r} and has {len(header)} columns"
+        raise ValueError(
+            f"{path}, line 1: expected the header label,pixel0,...,pixel783 but {problem}")
+    numbers = [i for i in range(1, len(lines)) if lines[i].strip()]  # 0-based indices of data lines
+    body = [lines[i] for i in numbers]
+    for i, line in zip(numbers, body):
+        if line.count(",") != 784:
+            raise ValueError(
+                f"{path}, line {i + 1}: expected 785 columns, found {line.count(',') + 1}")
+    if not body:
+        return np.zeros((0, 784), np.uint8), np.zeros(0, np.int64)
+    try:
+        table = np.loadtxt(body, delimiter=",", dtype=np.int32, comments=None, ndmin=2)  # (N, 785)
+    except ValueError as e:
+        for i, line in zip(numbers, body):
+            for col, text in enumerate(line.split(",")):
+                if not _INT_FIELD.fullmatch(text):
+                    raise ValueError(f"{path}, line {i + 1}, column {col + 1}: "
+                                     f"{text!r} is not an integer") from None
+        raise ValueError(f"{path}: {e}") from None
+    bad_label = np.flatnonzero((table[:, 0] < 0) | (table[:, 0] > 9))
+    if bad_label.size:
+        r = bad_label[0]
+        raise ValueError(f"{path}, line {numbers[r] + 1}: label {table[r, 0]} is not a digit 0..9")
+    bad_pixel = np.argwhere((table[:, 1:] < 0) | (table[:, 1:] > 255))
+    if bad_pixel.size:
+        r, c = bad_pixel[0]
+        raise ValueError(f"{path}, line {numbers[r] + 1}: pixel{c} = {table[r, c + 1]} "
+                         "is outside 0..255")
+    return table[:, 1:].astype(np.uint8), table[:, 0].astype(np.int64)
+
+
+def summarize_counts(counts: dict[int, int]) -> str:
+    """A small text table of saved drawings per digit, with the total."""
+    width = max(8, len(str(sum(counts.values()))))
+    lines = [f"digit  {'drawings':>{width}}"]
+    lines += [f"{d:>5}  {counts.get(d, 0):>{width}}" for d in range(10)]
+    lines.append(f"total  {sum(counts.get(d, 0) for d in range(10)):>{width}}")
+    return "\n".join(lines)
