@@ -201,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     from .checkpoint import CheckpointError
     from .data import DownloadError
     from .idx import IdxFormatError
+    from .store import FeedbackStoreError
     from .train import TrainingDiverged
 
     args = build_parser().parse_args(argv)
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter("always")
             warnings.showwarning = lambda message, *rest: print(f"warning: {message}", file=sys.stderr)
             COMMANDS[args.command](args)
-    except (CliError, CheckpointError, IdxFormatError, DownloadError, TrainingDiverged,
+    except (CliError, CheckpointError, IdxFormatError, DownloadError, TrainingDiverged, FeedbackStoreError,
             FileNotFoundError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -33,9 +33,9 @@ DEFAULT_SIZES = (784, 64, 10)
 
 
 # --------------------------------------------------------------------- each function beside its derivative
-def relu(z: np.ndarray) -> np.ndarray:
-    """``max(z, 0)`` elementwise."""
-    return np.maximum(z, 0)
+def relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``max(z, 0)`` elementwise (into ``out`` if given, e.g. ``out=z`` in place)."""
+    return np.maximum(z, 0, out=out)
 
 
 def relu_backward(delta: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -136,15 +136,17 @@ class Network:
             raise ValueError(f"x must be floats in [0, 1], got dtype {x.dtype}")
         return x.astype(self.dtype, copy=False)
 
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    def forward(self, x: np.ndarray, checked: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
         """Logits and the activations the backward pass needs.
 
         x : (N, 784) float in [0, 1]  ->  logits : (N, 10);  activations : [x, a1, ..., a_{L-1}]
         """
-        a = self._check_x(x)
+        a = x if checked else self._check_x(x)
         activations = [a]
         for i in range(1, self.num_layers):
-            a = relu(a @ self.params[f"W{i}"] + self.params[f"b{i}"])  # (N, n_i)
+            z = a @ self.params[f"W{i}"]  # (N, n_i)
+            z += self.params[f"b{i}"]
+            a = relu(z, out=z)
             activations.append(a)
         logits = a @ self.params[f"W{self.num_layers}"] + self.params[f"b{self.num_layers}"]  # (N, 10)
         return logits, activations
@@ -178,17 +180,28 @@ class Network:
         loss = self.loss_and_flat_grads(x, y, grad_flat)
         return loss, self.views(grad_flat)
 
-    def loss_and_flat_grads(self, x: np.ndarray, y: np.ndarray, grad_flat: np.ndarray) -> float:
-        """Like :meth:`loss_and_grads` but writes into ``grad_flat`` (no allocation): the hot path."""
-        y = np.asarray(y)
-        if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(f"y must be ({len(x)},) integer labels, got {y.shape} {y.dtype}")
-        if y.size and (y.min() < 0 or y.max() >= self.sizes[-1]):
-            raise ValueError(f"labels must be in 0..{self.sizes[-1] - 1}, got {y.min()}..{y.max()}")
-        logits, activations = self.forward(x)
+    def loss_and_flat_grads(self, x: np.ndarray, y: np.ndarray, grad_flat: np.ndarray,
+                            checked: bool = False) -> float:
+        """Like :meth:`loss_and_grads` but writes into ``grad_flat`` (no allocation): the hot path.
+
+        ``checked=True`` promises that ``x`` and ``y`` were validated already (the training loop
+        checks the whole set once) and skips the per-batch checks.
+        """
+        if not checked:
+            x = self._check_x(x)
+            self.check_labels(y, len(x))
+        logits, activations = self.forward(x, checked=True)
         loss, dlogits = softmax_cross_entropy(logits, y)
         self.backward(dlogits, activations, grad_flat)
         return loss
+
+    def check_labels(self, y: np.ndarray, n: int) -> None:
+        """Raise ``ValueError`` unless ``y`` is ``(n,)`` integers in ``0..K-1``."""
+        y = np.asarray(y)
+        if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"y must be ({n},) integer labels, got {y.shape} {y.dtype}")
+        if y.size and (y.min() < 0 or y.max() >= self.sizes[-1]):
+            raise ValueError(f"labels must be in 0..{self.sizes[-1] - 1}, got {y.min()}..{y.max()}")
 
     # ----------------------------------------------------------------- predictions
     def predict_proba(self, x: np.ndarray) -> np.ndarray:

@@ -139,9 +139,10 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
     from tqdm.auto import tqdm  # deferred: importing tqdm.auto probes for Jupyter
 
     x = np.ascontiguousarray(x, dtype=net.dtype)
+    if x.ndim != 2 or x.shape[1] != net.sizes[0] or np.shape(y) != (len(x),):
+        raise ValueError(f"x must be (N, {net.sizes[0]}) and y (N,), got {x.shape} and {np.shape(y)}")
+    net.check_labels(y, len(x))
     y = np.asarray(y, dtype=np.int64)
-    if x.ndim != 2 or x.shape[1] != net.sizes[0] or y.shape != (len(x),):
-        raise ValueError(f"x must be (N, {net.sizes[0]}) and y (N,), got {x.shape} and {y.shape}")
     batch, per_epoch, total = plan(config, len(x))
     data_id = fingerprint(x, y) if checkpoint_path is not None else None
     state = new_state(net, config)
@@ -167,7 +168,7 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
                 xb, yb = x[idx], y[idx]
             if config.augment:
                 xb = random_affine(xb, state.rng, config.augment_config)
-            loss = net.loss_and_flat_grads(xb, yb, grad)
+            loss = net.loss_and_flat_grads(xb, yb, grad, checked=True)
             lr = optim.learning_rate(config.schedule, config.lr, state.step, total)
             if not math.isfinite(loss):
                 raise TrainingDiverged(

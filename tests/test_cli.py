@@ -1,0 +1,96 @@
+"""The command line, run as a user runs it: a subprocess, exit codes, one-line errors."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mnist_scratch import Network, paths
+from mnist_scratch.store import FeedbackStore
+
+
+def run(*args, env_extra=None, home=None):
+    env = dict(os.environ)
+    if home is not None:
+        env["MNIST_SCRATCH_HOME"] = str(home)
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "mnist_scratch", *map(str, args)], capture_output=True,
+                          text=True, env=env, cwd=paths.project_root().parent, timeout=600)
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "feedback", "retrain"])
+def test_help(command):
+    result = run(command, "--help")
+    assert result.returncode == 0 and "usage: python -m mnist_scratch" in result.stdout
+
+
+def test_train_evaluate_resume(tmp_path, mnist_dir):
+    ckpt = tmp_path / "run.npz"
+    result = run("train", "--steps", "40", "--checkpoint", ckpt, "--quiet", "--data-dir", mnist_dir, home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "55000 train, 5000 validation, 10000 test" in result.stdout
+    assert "test accuracy:" in result.stdout and ckpt.exists()
+    result = run("train", "--steps", "60", "--checkpoint", ckpt, "--resume", "--quiet", "--data-dir", mnist_dir,
+                 home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "trained 60 steps" in result.stdout
+    figures = tmp_path / "figs"
+    result = run("evaluate", "--checkpoint", ckpt, "--data-dir", mnist_dir, "--figures", figures, home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "accuracy" in result.stdout.lower() and len(result.stdout.splitlines()) >= 12
+    assert len(list(figures.glob("*.png"))) >= 4
+
+
+def test_default_checkpoint_goes_under_the_data_root(tmp_path, mnist_dir):
+    result = run("train", "--recipe", "classic", "--steps", "3", "--quiet", home=tmp_path,
+                 env_extra={"MNIST_SCRATCH_DATA": str(mnist_dir)})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "checkpoints" / "mnist_mlp.npz").exists()
+    assert "batch full" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (("evaluate", "--checkpoint", "{tmp}/missing.npz"), "no checkpoint at"),
+    (("train", "--resume", "--checkpoint", "{tmp}/missing.npz"), "--resume: no checkpoint"),
+    (("train", "--data-dir", "{tmp}/empty", "--steps", "1"), "lacks the MNIST files"),
+    (("evaluate", "--checkpoint", "{tmp}/junk.npz"), "is not a checkpoint"),
+    (("train", "--steps", "1", "--lr", "-3", "--quiet"), "learning rate"),
+    (("feedback", "import", "{tmp}/missing.csv"), "no CSV file"),
+    (("retrain", "--checkpoint", "{tmp}/net.npz", "--store", "{tmp}/empty.sqlite3"), "no saved drawings"),
+])
+def test_errors_are_one_line(tmp_path, args, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    Network(seed=0).save(tmp_path / "net.npz")
+    result = run(*[a.format(tmp=tmp_path) for a in args], home=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1
+
+
+def test_bad_option_values_exit_nonzero():
+    result = run("train", "--batch-size", "zero")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_feedback_list_export_import_and_retrain(tmp_path, mnist_dir, trained_net):
+    store_path = tmp_path / "drawings.sqlite3"
+    store = FeedbackStore(store_path)
+    rng = np.random.default_rng(0)
+    for label in (3, 3, 7):
+        store.add(rng.random((28, 28)).astype(np.float32), label)
+    result = run("feedback", "--store", store_path, "list", home=tmp_path)
+    assert result.returncode == 0 and "total" in result.stdout.lower()
+    csv = tmp_path / "out.csv"
+    assert run("feedback", "--store", store_path, "export", csv, home=tmp_path).returncode == 0
+    assert csv.read_text().splitlines()[0].startswith("label,pixel0,")
+    other = tmp_path / "other.sqlite3"
+    result = run("feedback", "--store", other, "import", csv, home=tmp_path)
+    assert result.returncode == 0 and "imported 3" in result.stdout
+    ckpt = trained_net.save(tmp_path / "net.npz")
+    result = run("retrain", "--checkpoint", ckpt, "--store", store_path, "--epochs", "1", "--data-dir", mnist_dir,
+                 home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "MNIST test accuracy" in result.stdout
+    assert list(tmp_path.glob("net.before-retrain-*.npz"))  # the previous network is kept
