@@ -47,12 +47,20 @@ def _check_labels(y: np.ndarray, name: str, n_classes: int) -> np.ndarray:
 
 
 def _check_proba(proba: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
-    """Return ``proba`` as a 2-D float array, checking it against labels ``y`` if given."""
+    """Return ``proba`` as a 2-D float array of probabilities (finite, in [0, 1]), checking it
+    against labels ``y`` if given."""
     proba = np.asarray(proba)
     if proba.ndim != 2:
         raise ValueError(f"proba must be 2-D (N, n_classes), got shape {proba.shape}")
     if not np.issubdtype(proba.dtype, np.floating):
         raise ValueError(f"proba must be floating point, got dtype {proba.dtype}")
+    if proba.size and not np.all(np.isfinite(proba)):
+        raise ValueError("proba contains NaN or infinite values (did training diverge?)")
+    if proba.size and (proba.min() < 0 or proba.max() > 1 + 1e-6):
+        raise ValueError(
+            f"proba must hold probabilities in [0, 1] (not logits), "
+            f"got values in [{proba.min():g}, {proba.max():g}]"
+        )
     if y is not None and len(y) != len(proba):
         raise ValueError(f"proba has {len(proba)} rows but y has {len(y)} labels")
     return proba

@@ -22,6 +22,7 @@ DOM classes (for browser tests): ``digitpad`` (root), ``digitpad-canvas``,
 from __future__ import annotations
 
 import functools
+import html
 import struct
 import time
 import traceback
@@ -153,18 +154,25 @@ def report_html(report) -> str:
         f"<tr><td>your drawings ({report.n_user})</td><td>{pct(report.before_user_acc)}</td>"
         f"<td>{pct(report.after_user_acc)}</td></tr></table>"
         f"<div>Fine-tuned on {report.n_user} drawings + {report.n_replay} MNIST replay digits "
-        f"in {report.seconds:.1f} s; saved to <code>{report.checkpoint_path}</code></div>"
+        f"in {report.seconds:.1f} s; saved to <code>{html.escape(str(report.checkpoint_path))}</code></div>"
     )
 
 
 def _shows_errors(method):
-    """Wrap a handler so that an exception is shown in the pad's Output widget, not raised."""
+    """Wrap a handler so that an exception is shown in the pad's Output widget, not raised.
+
+    A traceback identical to the one shown last is not appended again (a broken network would
+    otherwise add one per mouse move); the status line names every error.
+    """
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - a widget callback must never raise
-            self.output.append_stderr(traceback.format_exc())
+            details = traceback.format_exc()
+            if details != self._last_traceback:
+                self.output.append_stderr(details)
+                self._last_traceback = details
             self.status.value = f"Error in {method.__name__}: {type(exc).__name__}: {exc} (details below)"
             return None
     return wrapper
@@ -194,6 +202,7 @@ class DigitPad:
     proba : (10,) float32 or None, the latest prediction (None: nothing to classify)
     x28 : (28, 28) float32 in [0, 1] or None, the latest network input
     n_predictions : int, how many times the network has run (for tests of the throttle)
+    saved_ids : list of int, the store ids this pad saved and has not undone, oldest first
     widget : the ipywidgets box; displaying the pad displays it
     """
 
@@ -210,7 +219,9 @@ class DigitPad:
         self.proba = None
         self.x28 = None
         self.n_predictions = 0
+        self.saved_ids: list[int] = []  # Undo retracts only these: never another notebook's save
         self._drawing = False
+        self._last_traceback: str | None = None
         self._last_predict = -np.inf
         self._build_widgets()
         self.net = net if net is not None else self._load_default_net()
@@ -285,7 +296,7 @@ class DigitPad:
     def _load_default_net(self):
         if not self.checkpoint_path.is_file():
             self.message.value = (
-                f"<b>No trained network yet</b> (looked for <code>{self.checkpoint_path}</code>). "
+                f"<b>No trained network yet</b> (looked for <code>{html.escape(str(self.checkpoint_path))}</code>). "
                 "Train one first, e.g. <code>python -m mnist_scratch train</code>, then re-run this "
                 "cell. You can still draw and save labelled digits.")
             return None
@@ -293,7 +304,7 @@ class DigitPad:
             return Network.load(self.checkpoint_path)
         except Exception:  # noqa: BLE001 - show a broken checkpoint instead of failing the cell
             self.output.append_stderr(traceback.format_exc())
-            self.message.value = (f"<b>Could not load</b> <code>{self.checkpoint_path}</code> "
+            self.message.value = (f"<b>Could not load</b> <code>{html.escape(str(self.checkpoint_path))}</code> "
                                   "(details below). Re-train with <code>python -m mnist_scratch train</code>.")
             return None
 
@@ -334,15 +345,18 @@ class DigitPad:
         self._drawing = False
         self._predict(force=True)
 
+    @_shows_errors
     def on_touch_start(self, touches) -> None:
         """Touch start: ``touches`` is a list of (x, y); the first finger draws."""
         if touches:
             self.on_mouse_down(*touches[0])
 
+    @_shows_errors
     def on_touch_move(self, touches) -> None:
         if touches:
             self.on_mouse_move(*touches[0])
 
+    @_shows_errors
     def on_touch_end(self, touches) -> None:
         if not self._drawing:
             return
@@ -454,14 +468,26 @@ class DigitPad:
         record_id = self.store.add(image, label, strokes=[list(s) for s in self.strokes],
                                    predicted=predicted, confidence=confidence, source=SOURCE,
                                    canvas_size=(self.canvas_size, self.canvas_size))
+        self.saved_ids.append(record_id)
         self._clear()
         self._refresh_counts()
         self.status.value = f"Saved drawing #{record_id} as {label}"
 
     @_shows_errors
     def click_undo(self) -> None:
-        """Retract the last drawing saved from a drawing pad."""
-        removed = self.store.undo_last(source=SOURCE)
+        """Retract the newest drawing this pad saved.
+
+        Only this pad's own saves are undone: with two notebooks open on one store, the other
+        notebook's newest drawing is not this user's "last save". A save already retracted
+        elsewhere (e.g. by the other pad's owner) is skipped.
+        """
+        removed = None
+        while removed is None and self.saved_ids:
+            record_id = self.saved_ids.pop()
+            try:
+                removed = self.store.retract(record_id, reason="undo")
+            except ValueError:  # already retracted elsewhere, or no longer in the file
+                continue
         self._refresh_counts()
         if removed is None:
             self.status.value = "Nothing to undo."

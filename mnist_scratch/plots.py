@@ -70,6 +70,8 @@ def plot_digits(x, y=None, n: int = 32, ncols: int = 8, title: str | None = None
     """
     images = _as_images(x)
     n = min(int(n), len(images))
+    if y is not None and len(y) < n:
+        raise ValueError(f"{n} digits to show but y has only {len(y)} labels")
     fig, axes = _image_grid(n, ncols, cell=1.0, title_space=0.3)
     for i, ax in enumerate(axes):
         ax.imshow(images[i], cmap=INK, vmin=0.0, vmax=1.0)

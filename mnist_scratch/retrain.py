@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from .atomic import atomic_path
 from .data import MnistData, load_dataset
 from .network import Network
 from .train import TrainConfig, accuracy, train
@@ -109,7 +110,8 @@ def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainC
     saved = backup = None
     if checkpoint_path is not None:
         saved = Path(checkpoint_path)
-        backup = keep_backup(saved)
-        net.save(saved, metadata={"retrained_on_drawings": len(y_user), "replay": n_replay})
+        with atomic_path(saved) as tmp:  # the old file moves aside only once the new one is written
+            net.save(tmp, metadata={"retrained_on_drawings": len(y_user), "replay": n_replay})
+            backup = keep_backup(saved)
     return RetrainReport(len(y_user), n_replay, before_mnist, accuracy(net, data.x_test, data.y_test),
                          before_user, accuracy(net, x_user, y_user), result.seconds, saved, backup)

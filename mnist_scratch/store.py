@@ -27,7 +27,6 @@ import json
 import math
 import os
 import re
-import secrets
 import sqlite3
 import threading
 import time
@@ -40,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_scratch import paths
+from mnist_scratch.atomic import atomic_path
 
 APPLICATION_ID = 0x4D4E4642  # "MNFB": marks an SQLite file as a feedback store
 SCHEMA_VERSION = 1
@@ -371,13 +371,16 @@ class FeedbackStore:
         return (_now(), source, label, predicted, confidence, pixels.tobytes(),
                 _strokes_json(strokes), width, height)
 
-    def retract(self, record_id: int, *, reason: str | None = None) -> None:
-        """Mark a record as no longer counting (it stays in the file). Raises ValueError if the id
-        does not exist or is already retracted."""
+    def retract(self, record_id: int, *, reason: str | None = None) -> FeedbackRecord:
+        """Mark a record as no longer counting (it stays in the file) and return it (now with
+        ``retracted`` True). Raises ValueError if the id does not exist or is already retracted."""
+        if isinstance(record_id, bool) or not isinstance(record_id, (int, np.integer)):
+            raise ValueError(f"record_id must be an int, got {record_id!r}")
         with self._write() as con:
-            self._retract(con, int(record_id), reason)
+            return self._retract(con, int(record_id), reason)
 
-    def _retract(self, con: sqlite3.Connection, record_id: int, reason: str | None) -> None:
+    def _retract(self, con: sqlite3.Connection, record_id: int,
+                 reason: str | None) -> FeedbackRecord:
         if con.execute("SELECT 1 FROM drawings WHERE id = ?", (record_id,)).fetchone() is None:
             raise ValueError(f"no record with id {record_id} in {self.path}")
         done = con.execute("SELECT created_utc FROM retractions WHERE drawing_id = ?",
@@ -386,6 +389,7 @@ class FeedbackStore:
             raise ValueError(f"record {record_id} was already retracted at {done[0]}")
         con.execute("INSERT INTO retractions (drawing_id, created_utc, reason) VALUES (?, ?, ?)",
                     (record_id, _now(), reason))
+        return self._record(con.execute(_SELECT + " WHERE d.id = ?", (record_id,)).fetchone())
 
     def undo_last(self, source: str | None = None) -> FeedbackRecord | None:
         """Retract the newest live record (of ``source`` if given) and return it (now with
@@ -399,8 +403,7 @@ class FeedbackStore:
             row = con.execute(sql, args).fetchone()
             if row[0] is None:
                 return None
-            self._retract(con, row[0], "undo")
-            return self._record(con.execute(_SELECT + " WHERE d.id = ?", (row[0],)).fetchone())
+            return self._retract(con, row[0], "undo")
 
     # ------------------------------------------------------------------ reading
     @staticmethod
@@ -454,20 +457,12 @@ class FeedbackStore:
     # ------------------------------------------------------------------ CSV
     def export_csv(self, path: str | os.PathLike) -> int:
         """Write the live drawings as ``label,pixel0,...,pixel783`` CSV (integers 0..255), replacing
-        ``path`` atomically. Returns the number of digits written."""
-        path = Path(path)
+        ``path`` atomically (its folder is created if missing). Returns the number of digits
+        written."""
         x, y = self._load_uint8()
         table = np.concatenate([y[:, None], x.astype(np.int64)], axis=1)  # (N, 785)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        try:
-            with open(tmp, "x", newline="") as f:
-                np.savetxt(f, table, fmt="%d", delimiter=",", header=CSV_HEADER, comments="")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+            np.savetxt(f, table, fmt="%d", delimiter=",", header=CSV_HEADER, comments="")
         return len(y)
 
     def import_csv(self, path: str | os.PathLike, source: str | None = None) -> int:

@@ -56,7 +56,8 @@ def strokes_to_segments(strokes) -> np.ndarray:
         try:
             pts = np.asarray(stroke, dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"stroke {i} must be a sequence of (x, y) number pairs: {exc}") from None
+            raise ValueError(f"stroke {i} must be a sequence of (x, y) number pairs: "
+                             f"{exc}") from None
         if pts.size == 0:
             continue
         if pts.ndim != 2 or pts.shape[1] != 2:
@@ -127,7 +128,7 @@ def rasterize_strokes(strokes, canvas_size: tuple[int, int] = DEFAULT_CANVAS,
     Returns
     -------
     image : (H, W) float32 in [0, 1]
-        ``(H, W)`` is ``out_size`` if given, else ``canvas_size``. All zeros if there are no strokes.
+        ``(H, W)`` is ``out_size`` if given, else ``canvas_size``. All zeros without strokes.
 
     Raises
     ------
@@ -136,7 +137,7 @@ def rasterize_strokes(strokes, canvas_size: tuple[int, int] = DEFAULT_CANVAS,
         ``width``, or bad sizes.
     """
     canvas_h, canvas_w = _check_size(canvas_size, "canvas_size")
-    out_h, out_w = _check_size(out_size, "out_size") if out_size is not None else (canvas_h, canvas_w)
+    out_h, out_w = (canvas_h, canvas_w) if out_size is None else _check_size(out_size, "out_size")
     width = float(width)
     if not np.isfinite(width) or width <= 0:
         raise ValueError(f"width must be a positive finite number, got {width}")

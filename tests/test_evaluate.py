@@ -171,6 +171,10 @@ def test_evaluate_with_model_and_with_probabilities():
         (np.full(10, 0.1), [0], "must be 2-D"),
         (np.full((2, 10), 0.1), [0, 12], r"labels in \[0, 9\]"),
         (np.zeros((0, 10)), np.zeros(0, dtype=np.int64), "at least one example"),
+        (np.full((2, 10), np.nan), [0, 1], "NaN or infinite"),
+        (np.full((2, 10), np.inf), [0, 1], "NaN or infinite"),
+        (np.arange(20.0).reshape(2, 10), [0, 1], r"probabilities in \[0, 1\] \(not logits\)"),
+        (np.full((2, 10), -0.1), [0, 1], r"probabilities in \[0, 1\]"),
     ],
 )
 def test_evaluate_rejects_bad_shapes(proba, y, match):

@@ -33,7 +33,8 @@ def source(cell) -> str:
 
 def test_there_are_notebooks():
     names = [p.name for p in NOTEBOOKS]
-    assert "00_index.ipynb" in names and "01_math.ipynb" in names, names
+    expected = ["00_index", "01_math", "02_data", "03_training", "04_evaluation", "05_draw"]
+    assert all(f"{stem}.ipynb" in names for stem in expected), names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -46,6 +47,8 @@ def test_outputs_stripped(path):
     for i, cell in enumerate(code_cells(load(path))):
         assert cell.get("outputs") == [], f"{path.name}: code cell {i} has outputs"
         assert cell.get("execution_count") is None, f"{path.name}: code cell {i} has an execution count"
+    # Saved widget state (the drawing pad's canvas and images) is an output too.
+    assert "widgets" not in load(path).get("metadata", {}), f"{path.name}: saved widget state"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

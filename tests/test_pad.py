@@ -212,6 +212,36 @@ def test_undo_retracts_the_last_save(pad, store):
     assert_no_errors(pad)
 
 
+def test_undo_only_retracts_this_pads_own_saves(trained_net, store, tmp_path):
+    """Two notebooks on one store file: each Undo takes back its own save, not the newest one."""
+    mine = DigitPad(trained_net, store)
+    theirs = DigitPad(trained_net, FeedbackStore(store.path))  # another kernel's store object
+    draw(mine, ONE)
+    mine.click_correct()
+    draw(theirs, ZERO)
+    theirs.click_correct()
+    my_rec, their_rec = store.records()
+    mine.click_undo()
+    assert [r.id for r in store.records()] == [their_rec.id]
+    assert mine.status.value == f"Removed drawing #{my_rec.id} (saved as 1)"
+    mine.click_undo()
+    assert mine.status.value == "Nothing to undo." and len(store) == 1
+    assert_no_errors(mine)
+
+
+def test_undo_skips_a_save_already_retracted_elsewhere(pad, store):
+    draw(pad, ONE)
+    pad.click_correct()
+    draw(pad, SEVEN)
+    pad.click_correct()
+    first, second = store.records()
+    FeedbackStore(store.path).retract(second.id)  # e.g. undone from the command line
+    pad.click_undo()
+    assert store.records() == [] and pad.status.value.startswith(f"Removed drawing #{first.id}")
+    assert pad.saved_ids == []
+    assert_no_errors(pad)
+
+
 def test_buttons_without_a_drawing_are_harmless(pad, store):
     for click in (pad.click_correct, pad.click_wrong, lambda: pad.click_label(3)):
         click()
@@ -232,6 +262,23 @@ def test_callback_errors_are_shown_in_the_output(pad, store):
     assert pad.status.value.startswith("Error in click_label: ValueError")
     (out,) = pad.output.outputs
     assert out["name"] == "stderr" and "label must be a digit 0-9, got 11" in out["text"]
+
+
+def test_a_repeated_error_is_shown_once(pad, store):
+    draw(pad, ONE)
+    pad.click_label(11)
+    pad.status.value = ""
+    pad.click_label(11)  # the same failure again: named in the status, traceback not repeated
+    assert pad.status.value.startswith("Error in click_label: ValueError")
+    assert len(pad.output.outputs) == 1
+
+
+def test_touch_handler_errors_are_shown_not_raised(pad):
+    pad.on_touch_start([10.0])  # malformed touch lists from a front end
+    assert pad.status.value.startswith("Error in on_touch_start: TypeError")
+    pad.on_touch_move(5)
+    assert pad.status.value.startswith("Error in on_touch_move: TypeError")
+    assert pad.strokes == [] and len(pad.output.outputs) == 2
 
 
 def test_a_network_of_the_wrong_shape_is_reported_not_raised(store):

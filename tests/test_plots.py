@@ -57,6 +57,9 @@ def test_plot_digits_accepts_28x28_and_rejects_other_shapes(toy):
     assert n_images(plots.plot_digits(x.reshape(-1, 28, 28), n=3)) == 3
     with pytest.raises(ValueError, match=r"\(N, 784\)"):
         plots.plot_digits(np.zeros((4, 100)))
+    assert n_images(plots.plot_digits(x, [7, 8, 9], n=3)) == 3  # labels for the shown ones suffice
+    with pytest.raises(ValueError, match="only 2 labels"):
+        plots.plot_digits(x, [7, 8], n=3)
 
 
 def test_plot_mean_digits_and_pixel_statistics(toy, tmp_path):

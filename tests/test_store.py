@@ -201,6 +201,17 @@ def test_retract_keeps_the_row_but_it_stops_counting(store):
         store.retract(b)
     with pytest.raises(ValueError, match="no record with id 999"):
         store.retract(999)
+    for bad in (2.0, True, "1"):
+        with pytest.raises(ValueError, match="record_id must be an int"):
+            store.retract(bad)
+    assert len(store.records(include_retracted=True)) == 3
+
+
+def test_retract_returns_the_retracted_record(store):
+    (rid,) = fill(store, [4])
+    rec = store.retract(rid, reason="undo")
+    assert rec.id == rid and rec.label == 4 and rec.retracted
+    np.testing.assert_array_equal(rec.image, digit_image(0))
 
 
 def test_undo_last_retracts_newest_live_record(store):
@@ -274,6 +285,23 @@ def test_csv_export_import_round_trip(store, tmp_path):
     rec = other.records()[0]
     assert rec.source == "csv:data.csv" and rec.strokes is None and rec.predicted is None
     assert other.import_csv(out, source="classic") == 3 and other.records()[-1].source == "classic"
+
+
+def test_failed_export_leaves_the_old_file_and_no_temporary(store, tmp_path, monkeypatch):
+    fill(store, [1, 2])
+    out = tmp_path / "export" / "data.csv"
+    out.parent.mkdir()
+    out.write_text("old content")
+
+    def broken_savetxt(f, *args, **kwargs):
+        f.write("label,pix")  # half a file, then the disk fills up
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(store_mod.np, "savetxt", broken_savetxt)
+    with pytest.raises(OSError, match="No space left"):
+        store.export_csv(out)
+    assert out.read_text() == "old content"
+    assert sorted(os.listdir(out.parent)) == ["data.csv"]
 
 
 def test_csv_of_an_empty_store_has_only_the_header(store, tmp_path):
