@@ -1,13 +1,18 @@
 """Accuracy on drawings: MNIST test digits redrawn as hard-edged strokes anywhere on a 280 x 280
 canvas, at any size and stroke width, then preprocessed and classified.
 
-Each digit is cropped to its ink, enlarged (bilinear) so its longest side is 80..260 px, thresholded
-to black and white (hard edges, like a drawing pad's pen), thickened or thinned with a disc (Euclidean
-distance transform) to a random pen width of 8..32 px, and placed at a random spot on the canvas.
+Each digit is cropped to its ink, enlarged (bilinear) so its longest side is 80..260 px,
+thresholded to black and white (hard edges, like a drawing pad's pen), thickened or thinned with a
+disc (Euclidean distance transform) to a random pen width of 8..32 px, and placed at a random spot
+on the canvas.
 A third of the drawings are given as RGBA dark ink on a white canvas, the rest as uint8 grayscale.
 The same network's accuracy on the same clean MNIST digits is printed next to it.
 
-    python benchmarks/bench_drawings.py [--checkpoint PATH] [--n 2000] [--seed 0]
+    python benchmarks/bench_drawings.py [--checkpoint PATH] [--n 2000] [--seed 0] [--pen 18]
+
+``--pen`` fixes the pen width (the drawing pad's brush is 18 px) instead of drawing it at random.
+The accuracy is also broken down by the stroke width relative to the digit, in pixels of MNIST's
+20-px box (MNIST's own strokes are ~2.5 px).
 
 Without a checkpoint (and none at ``paths.default_checkpoint()``) a network is trained for a few
 epochs first, which takes about half a minute.
@@ -46,7 +51,8 @@ def redraw(digit: np.ndarray, rng: np.random.Generator, size_range=(80, 260),
     rows, cols = np.flatnonzero(img.max(1) > 0.1), np.flatnonzero(img.max(0) > 0.1)
     crop = np.pad(img[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], 1)
     side = rng.uniform(*size_range)
-    big = ndimage.zoom(crop, side / (max(crop.shape) - 2), order=1, grid_mode=True, mode="grid-constant")
+    big = ndimage.zoom(crop, side / (max(crop.shape) - 2), order=1, grid_mode=True,
+                       mode="grid-constant")
     mask = big > 0.5
     # Change the pen width by growing or shrinking the shape with a disc.
     radius = 0.5 * (rng.uniform(*width_range) - stroke_width(mask))
@@ -64,6 +70,14 @@ def redraw(digit: np.ndarray, rng: np.random.Generator, size_range=(80, 260),
     left = rng.integers(0, canvas - mask.shape[1] + 1)
     out[top:top + mask.shape[0], left:left + mask.shape[1]] = 255 * mask
     return out
+
+
+def relative_stroke_width(drawing: np.ndarray) -> float:
+    """Stroke width of a drawing in pixels of a 20-px box around the ink (MNIST's scale)."""
+    mask = drawing > 127 if drawing.dtype == np.uint8 else drawing > 0.5
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    side = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    return stroke_width(mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]) * 20 / side
 
 
 def as_rgba_dark_on_light(gray: np.ndarray) -> np.ndarray:
@@ -95,9 +109,12 @@ def load_network(checkpoint: Path | None):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", type=Path, default=None, help="network checkpoint (.npz)")
-    parser.add_argument("--n", type=int, default=2000, help="number of test digits (from the start)")
+    parser.add_argument("--n", type=int, default=2000, help="number of test digits (the first n)")
     parser.add_argument("--seed", type=int, default=0, help="seed for sizes, places and widths")
+    parser.add_argument("--pen", type=float, default=None,
+                        help="fixed pen width in px (default: random, 8..32)")
     args = parser.parse_args(argv)
+    widths = (args.pen, args.pen) if args.pen else (8.0, 32.0)
 
     net = load_network(args.checkpoint)
     x, y = load_mnist("test")
@@ -105,8 +122,10 @@ def main(argv=None) -> None:
     rng = np.random.default_rng(args.seed)
     start = time.perf_counter()
     inputs, empty = np.zeros_like(x), 0
+    rel_width = np.zeros(len(x))
     for i, digit in enumerate(x):
-        drawing = redraw(digit, rng)
+        drawing = redraw(digit, rng, width_range=widths)
+        rel_width[i] = relative_stroke_width(drawing)
         if i % 3 == 2:
             drawing = as_rgba_dark_on_light(drawing)
         try:
@@ -114,13 +133,21 @@ def main(argv=None) -> None:
         except EmptyDrawingError:
             empty += 1  # counts as wrong: the all-zero input is left in place
     seconds = time.perf_counter() - start
-    clean = float((net.predict(x) == y).mean())
-    drawn = float((net.predict(inputs) == y).mean())
-    print(f"{len(x)} digits redrawn at 80..260 px, pen 8..32 px, random places on {CANVAS} x {CANVAS} "
-          f"({seconds:.1f} s)")
+    clean_ok = net.predict(x) == y
+    drawn_ok = net.predict(inputs) == y
+    clean, drawn = float(clean_ok.mean()), float(drawn_ok.mean())
+    print(f"{len(x)} digits redrawn at 80..260 px, pen {widths[0]:g}..{widths[1]:g} px, "
+          f"random places on {CANVAS} x {CANVAS} ({seconds:.1f} s)")
     print(f"accuracy on clean MNIST: {100 * clean:.2f} %")
-    print(f"accuracy on drawings:    {100 * drawn:.2f} %   (difference {100 * (drawn - clean):+.2f} points"
-          f", {empty} rejected as empty)")
+    print(f"accuracy on drawings:    {100 * drawn:.2f} %   "
+          f"(difference {100 * (drawn - clean):+.2f} points, {empty} rejected as empty)")
+    print("by stroke width in a 20-px box:  width   n   drawings  clean")
+    edges = [0, 1.5, 2.5, 3.5, 5, np.inf]
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = (rel_width >= lo) & (rel_width < hi)
+        if sel.any():
+            print(f"{'':32s}{lo:4.1f}-{hi:<4.1f}{sel.sum():5d}  {100 * drawn_ok[sel].mean():6.2f} %"
+                  f"  {100 * clean_ok[sel].mean():6.2f} %")
 
 
 if __name__ == "__main__":
