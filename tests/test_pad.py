@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from mnist_scratch.network import Network
-from mnist_scratch.pad import (DigitPad, bars_html, counts_html, png_bytes, prediction_text,
+from mnist_scratch.pad import (DigitPad, strokes_to_input, bars_html, counts_html, png_bytes, prediction_text,
                                saliency_rgb, upscale)
 from mnist_scratch.preprocess import preprocess
 from mnist_scratch.store import FeedbackStore
@@ -37,7 +37,7 @@ def draw(pad: DigitPad, strokes) -> None:
 
 def expected_proba(net, strokes):
     """What the pad should predict for these strokes, computed directly."""
-    x28 = preprocess(rasterize_strokes(strokes, canvas_size=(280, 280), width=18.0))
+    x28 = strokes_to_input(strokes, 280, 18.0)
     return net.predict_proba(x28.reshape(1, 784))[0]
 
 
