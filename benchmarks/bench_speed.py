@@ -2,13 +2,19 @@
 
 All three train the same 784-64-10 ReLU network with Adam (lr 1e-3, no weight decay), batch size
 128, on the same 60,000 MNIST digits for the same number of epochs, then report test accuracy.
-Runs are interleaved (ours, torch, sklearn, ours, ...) so that machine noise hits all alike; the
-table gives the median seconds per epoch over the repetitions. Run: python benchmarks/bench_speed.py
+Runs are interleaved (ours, torch, sklearn, ours, ...) so that machine noise hits all alike, and
+each run is a fresh subprocess: in one process, the BLAS and OpenMP worker threads that one library
+leaves spinning slow down the next library's run (seen here: PyTorch 40 % slower right after a NumPy
+run). The table gives the median seconds per epoch over the repetitions.
+Run: python benchmarks/bench_speed.py [--epochs 5] [--repeats 5]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -70,42 +76,70 @@ def run_sklearn(data, epochs, seed):
     return seconds / epochs, float(np.mean(model.predict(data.x_test) == data.y_test))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--data-dir", default=None)
-    args = parser.parse_args()
-    print(f"machine: {machine()}")
-    data = mnist(args.data_dir)
-    runners = {"mnist_scratch (NumPy)": run_ours}
+RUNNERS = {"ours": run_ours, "torch": run_torch, "sklearn": run_sklearn}
+
+
+def available() -> dict[str, str]:
+    """Runner key -> display name, for the peers that are installed."""
+    names = {"ours": "mnist_scratch (NumPy)"}
     try:
         import torch
 
-        torch.set_num_threads(max(1, torch.get_num_threads()))
-        runners[f"PyTorch {torch.__version__} eager CPU ({torch.get_num_threads()} threads)"] = run_torch
+        names["torch"] = f"PyTorch {torch.__version__} eager CPU ({torch.get_num_threads()} threads)"
     except ImportError:
         print("PyTorch not installed (pip install torch==2.13.0): skipped")
     try:
         import sklearn
 
-        runners[f"scikit-learn {sklearn.__version__} MLPClassifier"] = run_sklearn
+        names["sklearn"] = f"scikit-learn {sklearn.__version__} MLPClassifier"
     except ImportError:
         print("scikit-learn not installed: skipped")
-    times = {name: [] for name in runners}
-    accs = {name: [] for name in runners}
+    return names
+
+
+def worker(args) -> None:
+    """One run in this (fresh) process; prints a JSON line."""
+    import io
+    import contextlib
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        data = mnist(args.data_dir)
+    per_epoch, acc = RUNNERS[args.worker](data, args.epochs, args.seed)
+    print(json.dumps({"per_epoch": per_epoch, "acc": acc}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--worker", choices=sorted(RUNNERS), help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args)
+    print(f"machine: {machine()}")
+    mnist(args.data_dir)
+    names = available()
+    times = {key: [] for key in names}
+    accs = {key: [] for key in names}
     for rep in range(args.repeats):
-        for name, run in runners.items():
-            per_epoch, acc = run(data, args.epochs, seed=rep)
-            times[name].append(per_epoch)
-            accs[name].append(acc)
-            print(f"  repeat {rep + 1}: {name}: {per_epoch:.3f} s/epoch, test accuracy {100 * acc:.2f} %", flush=True)
-    ours = statistics.median(times["mnist_scratch (NumPy)"])
+        for key, name in names.items():
+            command = [sys.executable, __file__, "--worker", key, "--epochs", str(args.epochs), "--seed", str(rep)]
+            if args.data_dir:
+                command += ["--data-dir", args.data_dir]
+            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            result = json.loads(out.strip().splitlines()[-1])
+            times[key].append(result["per_epoch"])
+            accs[key].append(result["acc"])
+            print(f"  repeat {rep + 1}: {name}: {result['per_epoch']:.3f} s/epoch, "
+                  f"test accuracy {100 * result['acc']:.2f} %", flush=True)
+    ours = statistics.median(times["ours"])
     print(f"\n784-64-10, Adam lr 1e-3, batch 128, {args.epochs} epochs, median of {args.repeats} interleaved runs")
     print(f"{'':50s} {'s/epoch':>8s} {'test acc':>9s} {'ours / this':>12s}")
-    for name in runners:
-        median = statistics.median(times[name])
-        print(f"{name:50s} {median:8.3f} {100 * statistics.mean(accs[name]):8.2f}% {ours / median:12.2f}x")
+    for key, name in names.items():
+        median = statistics.median(times[key])
+        print(f"{name:50s} {median:8.3f} {100 * statistics.mean(accs[key]):8.2f}% {ours / median:12.2f}x")
 
 
 if __name__ == "__main__":

@@ -64,14 +64,14 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.
     """
     n = len(y)
     rows = np.arange(n)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    sums = exp.sum(axis=1, keepdims=True)
-    loss = float(np.mean(np.log(sums[:, 0]) - shifted[rows, y]))
-    dlogits = exp / sums
-    dlogits[rows, y] -= 1
-    dlogits /= n
-    return loss, dlogits
+    shifted = logits - logits.max(axis=1, keepdims=True)  # (N, K), every row's maximum is 0
+    picked = shifted[rows, y]                              # (N,) z_i[y_i] - max_i
+    exp = np.exp(shifted, out=shifted)                     # in place: shifted is not needed again
+    sums = exp.sum(axis=1, keepdims=True)                  # (N, 1), each >= 1
+    loss = float(np.mean(np.log(sums[:, 0]) - picked))
+    exp *= 1 / (n * sums)                                  # softmax / N
+    exp[rows, y] -= 1 / n                                  # (softmax - onehot) / N
+    return loss, exp
 
 
 # --------------------------------------------------------------------- the network

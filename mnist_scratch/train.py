@@ -25,7 +25,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import fingerprint
 from .network import Network
 
-TRAIN_ACC_SAMPLE = 10_000  # training accuracy in the history is measured on this many digits
+TRAIN_ACC_SAMPLE = 5_000  # training accuracy in the history is measured on this many digits
 
 
 @dataclass(frozen=True)
