@@ -99,6 +99,7 @@ class Network:
             # roughly constant from layer to layer, so deep stacks neither vanish nor explode.
             self.params[f"W{i}"][...] = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
         self._grad_flat = np.empty_like(self.flat)  # reused by the training loop
+        self._grad_views = self.views(self._grad_flat)
 
     @property
     def layer_shapes(self) -> list[tuple[int, int]]:
@@ -158,7 +159,7 @@ class Network:
         Returns dL/dx ``(N, 784)`` if ``input_grad``, else None (the first layer then skips that
         matrix product, which training never needs).
         """
-        grads = self.views(grad_flat)
+        grads = self._grad_views if grad_flat is self._grad_flat else self.views(grad_flat)
         delta = dlogits  # (N, n_L)
         for i in range(self.num_layers, 0, -1):
             a_prev = activations[i - 1]  # (N, n_{i-1})

@@ -48,11 +48,13 @@ def update(name: str, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]
     elif name == "adam":
         m, v, t = state["m"], state["v"], state["t"]
         t += 1
+        # In place, no temporaries: b m + (1 - b) g == b (m - g) + g.
+        m -= g
         m *= beta1
-        m += (1 - beta1) * g
-        v *= beta2
+        m += g
         np.square(g, out=g)
-        g *= 1 - beta2
+        v -= g
+        v *= beta2
         v += g
         step_size = lr * math.sqrt(1 - beta2 ** int(t)) / (1 - beta1 ** int(t))
         np.sqrt(v, out=g)
