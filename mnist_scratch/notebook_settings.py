@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths
-from .train import RECIPES, TrainConfig
+from .data import load_dataset, train_val_split
+from .network import Network
+from .train import RECIPES, TrainConfig, train
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,27 @@ class NotebookSettings:
         if not name or "/" in name or "\\" in name or name.startswith("."):
             raise ValueError(f"checkpoint name must be a plain file stem, got {name!r}")
         return paths.checkpoint_dir() / f"notebook_{name}.npz"
+
+    def drawing_network(self) -> Network:
+        """The network for the drawing pad: the one ``python -m mnist_scratch train`` saved, if any.
+
+        Otherwise train the default recipe now (with a progress bar; about 40 s on two cores at
+        full size) and save it where ``train`` would, so the next start is instant. In quick mode
+        the stand-in is trained on ``n_train`` digits for ``epochs`` epochs and saved as a notebook
+        checkpoint instead, never as the default one.
+        """
+        target = paths.default_checkpoint()
+        if target.exists():
+            return Network.load(target)
+        if self.quick and self.checkpoint("05_quick").exists():
+            return Network.load(self.checkpoint("05_quick"))
+        data = load_dataset()
+        x_train, y_train, x_val, y_val = train_val_split(data.x_train, data.y_train)
+        config = self.config("default") if self.quick else RECIPES["default"]
+        net = Network(seed=self.seed)
+        train(net, x_train[:self.n_train], y_train[:self.n_train], config, x_val=x_val, y_val=y_val,
+              checkpoint_path=self.checkpoint("05_quick") if self.quick else target)
+        return net
 
     def describe(self) -> str:
         """One line for the top of a notebook: which mode and the main sizes."""

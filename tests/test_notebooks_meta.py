@@ -114,3 +114,18 @@ def test_notebook_checkpoints_live_under_the_data_root(monkeypatch, tmp_path):
     for bad in ("", "../x", "a/b", ".hidden"):
         with pytest.raises(ValueError, match="plain file stem"):
             QUICK.checkpoint(bad)
+
+
+def test_drawing_network_prefers_the_trained_checkpoint(tmp_path, monkeypatch):
+    import numpy as np
+
+    from mnist_scratch import Network, paths
+    from mnist_scratch.notebook_settings import QUICK
+
+    monkeypatch.setenv("MNIST_SCRATCH_HOME", str(tmp_path))
+    first = QUICK.drawing_network()  # no checkpoint yet: trains the quick stand-in and keeps it
+    assert QUICK.checkpoint("05_quick").exists() and not paths.default_checkpoint().exists()
+    np.testing.assert_array_equal(QUICK.drawing_network().flat, first.flat)  # loaded, not retrained
+    trained = Network(seed=7)
+    trained.save(paths.default_checkpoint())
+    np.testing.assert_array_equal(QUICK.drawing_network().flat, trained.flat)
