@@ -5,6 +5,7 @@ no test writes into the repository's data/ folder. Notebook kernels started by n
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -18,10 +19,19 @@ SHARED_MNIST = paths.project_root().parent / "shared" / "data" / "mnist"
 
 
 def pytest_configure(config):
-    os.environ.setdefault("MNIST_SCRATCH_HOME", tempfile.mkdtemp(prefix="mnist_scratch_home_"))
+    if "MNIST_SCRATCH_HOME" not in os.environ:
+        config.mnist_scratch_home = tempfile.mkdtemp(prefix="mnist_scratch_home_")
+        os.environ["MNIST_SCRATCH_HOME"] = config.mnist_scratch_home
     os.environ.setdefault("MNIST_SCRATCH_QUICK", "1")
     if "MNIST_SCRATCH_DATA" not in os.environ and (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").is_file():
         os.environ["MNIST_SCRATCH_DATA"] = str(SHARED_MNIST)
+
+
+def pytest_unconfigure(config):
+    home = getattr(config, "mnist_scratch_home", None)
+    if home:  # only the temporary data root this session made
+        shutil.rmtree(home, ignore_errors=True)
+        del os.environ["MNIST_SCRATCH_HOME"]
 
 
 @pytest.fixture(scope="session")
