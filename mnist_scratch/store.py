@@ -269,9 +269,12 @@ class FeedbackStore:
     def _check_header(self, con: sqlite3.Connection) -> int:
         """Return the schema version (0 = empty file) or raise if this is not a feedback store."""
         try:
-            app_id = con.execute("PRAGMA application_id").fetchone()[0]
-            version = con.execute("PRAGMA user_version").fetchone()[0]
-            n_objects = con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            # One statement, so one snapshot: read separately, the three could straddle another
+            # process's commit of a new store (application_id still 0, tables already there).
+            app_id, version, n_objects = con.execute(
+                "SELECT (SELECT application_id FROM pragma_application_id()),"
+                " (SELECT user_version FROM pragma_user_version()),"
+                " (SELECT count(*) FROM sqlite_master)").fetchone()
         except sqlite3.DatabaseError as e:
             raise FeedbackStoreError(
                 f"{self.path} is not a feedback store (SQLite says: {e})") from e
