@@ -107,15 +107,6 @@ def has_files(folder: str | os.PathLike) -> bool:
 
 
 # ----------------------------------------------------------------------------- download
-def md5_of(path: str | os.PathLike) -> str:
-    """Hex MD5 of a file's bytes."""
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def download_mnist(cache_dir: str | os.PathLike | None = None, *, mirrors=None,
                    hashes: dict[str, str] | None = None, timeout: float = 20.0,
                    progress: bool = False) -> Path:

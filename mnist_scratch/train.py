@@ -8,7 +8,6 @@ bit-identical parameters to training ``N``, saving, loading and training ``M`` m
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import time
@@ -154,6 +153,7 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
     grad = net._grad_flat
     start_time = time.perf_counter() - state.seconds
     sample = slice(0, min(len(x), TRAIN_ACC_SAMPLE))
+    every = config.eval_every or per_epoch  # steps between history records
     bar = tqdm(total=stop, initial=state.step, disable=not progress, unit="step",
                desc=f"{config.optimizer} b={batch}", leave=True)
     try:
@@ -184,7 +184,6 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
             bar.update(1)
             if on_step is not None:
                 on_step(state.step, stop)
-            every = config.eval_every or per_epoch
             if state.step % every == 0 or state.step == total:
                 record = {
                     "step": state.step,
@@ -274,7 +273,3 @@ def read_history(path: str | os.PathLike) -> list[dict]:
     """The training history stored in a training checkpoint (empty for a bare network)."""
     return list(load_checkpoint(path)[1].get("history", []))
 
-
-def describe(config: TrainConfig) -> str:
-    """A one-line JSON summary of a config, for logs."""
-    return json.dumps(config.to_json(), sort_keys=True)
