@@ -19,7 +19,27 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}, "
-            f"{platform.system()} {platform.release()}")
+            f"{platform.system()} {platform.release()}; {blas()}")
+
+
+def blas() -> str:
+    """Which BLAS NumPy's matrix products run on here, and with which kernels.
+
+    OpenBLAS picks its kernels from the CPU when NumPy is imported, unless the environment names
+    them with OPENBLAS_CORETYPE (the development machines of this project set Haswell, the AVX2
+    kernels, although their CPUs have AVX-512): the figures depend on it, so every table says it.
+    """
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS: unknown (threadpoolctl not installed)"
+    numpy_blas = [info for info in threadpool_info()
+                  if info["user_api"] == "blas" and "numpy" in info["filepath"]] or [{}]
+    info = numpy_blas[0]
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
+    return (f"NumPy's BLAS: {info.get('internal_api', '?')} {info.get('version', '?')}, "
+            f"{info.get('architecture', '?')} kernels, {info.get('num_threads', '?')} threads"
+            + (f" (OPENBLAS_CORETYPE={pinned} set in the environment)" if pinned else " (autodetected)"))
 
 
 def mnist(data_dir=None) -> MnistData:

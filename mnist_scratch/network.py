@@ -62,15 +62,19 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.
     loss : float, ``mean_i (logsumexp(z_i) - z_i[y_i])`` (no log(0): the log is of a sum >= 1)
     dlogits : (N, K), ``(softmax(z) - onehot(y)) / N``
     """
-    n = len(y)
-    rows = np.arange(n)
-    shifted = logits - logits.max(axis=1, keepdims=True)  # (N, K), every row's maximum is 0
-    picked = shifted[rows, y]                              # (N,) z_i[y_i] - max_i
+    n, k = logits.shape
+    starts = np.arange(0, n * k, k)                        # (N,) where each row starts in logits.ravel()
+    # Row maxima by argmax + flat indexing: the same numbers as logits.max(axis=1), several times
+    # faster on a (128, 10) batch (NumPy's reductions along a short last axis are slow).
+    row_max = logits.ravel()[starts + logits.argmax(axis=1)]
+    shifted = logits - row_max[:, None]                    # (N, K), every row's maximum is 0
+    target = starts + y                                    # (N,) flat index of z_i[y_i]
+    picked = shifted.ravel()[target]                       # (N,) z_i[y_i] - max_i
     exp = np.exp(shifted, out=shifted)                     # in place: shifted is not needed again
-    sums = exp.sum(axis=1, keepdims=True)                  # (N, 1), each >= 1
-    loss = float(np.mean(np.log(sums[:, 0]) - picked))
-    exp *= 1 / (n * sums)                                  # softmax / N
-    exp[rows, y] -= 1 / n                                  # (softmax - onehot) / N
+    sums = exp.sum(axis=1)                                 # (N,) each >= 1
+    loss = float(np.log(sums).sum() - picked.sum()) / n
+    exp /= (n * sums)[:, None]                             # softmax / N
+    exp.ravel()[target] -= 1 / n                           # (softmax - onehot) / N
     return loss, exp
 
 
@@ -164,7 +168,7 @@ class Network:
         for i in range(self.num_layers, 0, -1):
             a_prev = activations[i - 1]  # (N, n_{i-1})
             np.matmul(a_prev.T, delta, out=grads[f"W{i}"])  # (n_{i-1}, n_i)
-            np.sum(delta, axis=0, out=grads[f"b{i}"])
+            np.matmul(np.ones(len(delta), delta.dtype), delta, out=grads[f"b{i}"])  # sum over the batch
             if i > 1:
                 delta = relu_backward(delta @ self.params[f"W{i}"].T, a_prev)  # (N, n_{i-1})
             elif input_grad:
