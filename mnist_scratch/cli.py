@@ -162,7 +162,7 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_feedback(args) -> None:
-    from .store import FeedbackStore, summarize_counts
+    from .store import FeedbackStore, read_csv, summarize_counts
 
     store = FeedbackStore(args.store)
     if args.action in (None, "list"):
@@ -174,8 +174,11 @@ def cmd_feedback(args) -> None:
     elif args.action == "import":
         if not args.csv.is_file():
             raise CliError(f"no CSV file at {args.csv}")
-        n = store.import_csv(args.csv)
-        print(f"imported {n} drawings from {args.csv} into {store.path}")
+        x, y = read_csv(args.csv)
+        n = store.add_images(x, y, source=f"csv:{args.csv.name}")
+        skipped = len(y) - n
+        print(f"imported {n} drawings from {args.csv} into {store.path}"
+              + (f" ({skipped} already there, skipped)" if skipped else ""))
 
 
 def cmd_retrain(args) -> None:

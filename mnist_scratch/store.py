@@ -469,21 +469,42 @@ class FeedbackStore:
         return len(y)
 
     def import_csv(self, path: str | os.PathLike, source: str | None = None) -> int:
-        """Add every digit of a ``label,pixel0,...,pixel783`` CSV file in one transaction (all or
-        nothing) and return how many were added. ``source`` defaults to ``"csv:<file name>"``.
-
-        Raises ValueError naming the file, line and problem for a malformed file."""
+        """Add the digits of a ``label,pixel0,...,pixel783`` CSV file in one transaction (all or
+        nothing) and return how many were added (see :meth:`add_images` for what is skipped).
+        ``source`` defaults to ``"csv:<file name>"``. Raises ValueError naming the file, line and
+        problem for a malformed file."""
         path = Path(path)
         x, y = read_csv(path)
-        source = f"csv:{path.name}" if source is None else source
+        return self.add_images(x, y, source=f"csv:{path.name}" if source is None else source)
+
+    def add_images(self, x: np.ndarray, y: np.ndarray, source: str) -> int:
+        """Add many digits in one transaction and return how many were added.
+
+        x : (N, 784) uint8 in 0..255;  y : (N,) int in 0..9
+        A digit already in the store (a live drawing with the same label and the same 784 pixels)
+        or repeated earlier in ``x`` is skipped, so importing a file twice adds nothing the second
+        time.
+        """
+        x, y = np.asarray(x), np.asarray(y)
+        if x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != 784 or y.shape != (len(x),):
+            raise ValueError(f"expected x: (N, 784) uint8 and y: (N,), got x: {x.shape} {x.dtype}, y: {y.shape}")
+        if not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"labels must be integers 0..9, got dtype {y.dtype}")
+        if y.size and (y.min() < 0 or y.max() > 9):
+            raise ValueError(f"labels must be integers 0..9, got values {y.min()}..{y.max()}")
         if not isinstance(source, str) or not source.strip():
             raise ValueError(f"source must be a non-empty string, got {source!r}")
         if len(y) == 0:
             return 0
-        now = _now()  # x and y are validated: build the rows directly
-        rows = [(now, source, int(lab), None, None, img.tobytes(), None, None, None)
-                for img, lab in zip(x, y)]
+        now = _now()
         with self._write() as con:
+            seen = set(con.execute(f"SELECT label, image FROM drawings d WHERE {_LIVE}").fetchall())
+            rows = []
+            for image, label in zip(x, y):
+                key = (int(label), image.tobytes())
+                if key not in seen:
+                    seen.add(key)
+                    rows.append((now, source, key[0], None, None, key[1], None, None, None))
             con.executemany(_INSERT, rows)
         return len(rows)
 

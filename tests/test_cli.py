@@ -88,6 +88,9 @@ def test_feedback_list_export_import_and_retrain(tmp_path, mnist_dir, trained_ne
     other = tmp_path / "other.sqlite3"
     result = run("feedback", "--store", other, "import", csv, home=tmp_path)
     assert result.returncode == 0 and "imported 3" in result.stdout
+    result = run("feedback", "--store", other, "import", csv, home=tmp_path)
+    assert result.returncode == 0 and "imported 0" in result.stdout and "3 already there" in result.stdout
+    assert len(FeedbackStore(other)) == 3
     ckpt = trained_net.save(tmp_path / "net.npz")
     result = run("retrain", "--checkpoint", ckpt, "--store", store_path, "--epochs", "1", "--data-dir", mnist_dir,
                  home=tmp_path)

@@ -284,7 +284,23 @@ def test_csv_export_import_round_trip(store, tmp_path):
     np.testing.assert_array_equal(y1, y0)
     rec = other.records()[0]
     assert rec.source == "csv:data.csv" and rec.strokes is None and rec.predicted is None
-    assert other.import_csv(out, source="classic") == 3 and other.records()[-1].source == "classic"
+    assert other.import_csv(out) == 0  # the same file again adds nothing
+    assert len(other) == 3
+    other.retract(other.records()[0].id)  # a drawing that was taken back comes back on import
+    assert other.import_csv(out, source="classic") == 1 and other.records()[-1].source == "classic"
+    assert len(other) == 3
+
+
+def test_add_images_skips_digits_already_there_and_repeats(store):
+    x = np.stack([digit_image(d).reshape(784) for d in (1, 2, 1)])
+    assert store.add_images(x, np.array([1, 2, 1]), source="batch") == 2  # the second 1 repeats
+    assert store.add_images(x[:1], np.array([7]), source="batch") == 1   # same pixels, other label
+    assert store.load()[1].tolist() == [1, 2, 7]
+    with pytest.raises(ValueError, match="uint8"):
+        store.add_images(x.astype(np.float32), np.array([1, 2, 1]), source="batch")
+    with pytest.raises(ValueError, match="0..9"):
+        store.add_images(x, np.array([1, 2, 10]), source="batch")
+    assert len(store) == 3
 
 
 def test_failed_export_leaves_the_old_file_and_no_temporary(store, tmp_path, monkeypatch):
