@@ -157,5 +157,6 @@ def main() -> None:
     if "torch" in medians:
         print(f"\ntarget: ours <= 0.5 x PyTorch's epoch time; measured {medians['ours'] / medians['torch']:.2f} x")
 
+
 if __name__ == "__main__":
     main()
