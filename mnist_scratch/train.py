@@ -1,8 +1,8 @@
 """Training: the loop, its configuration, checkpoints and exact resume.
 
 A training checkpoint holds everything the loop's future depends on: the parameters, the
-optimizer state, the step, the random generator's state, the current epoch's shuffle, the config,
-the history and a fingerprint of the training data. So training ``N + M`` steps in one run gives
+optimizer state, the step (every batch and its distortions follow from the seed and the step, see
+:mod:`.batches`), the config, the history and a fingerprint of the training data. So training ``N + M`` steps in one run gives
 bit-identical parameters to training ``N``, saving, loading and training ``M`` more.
 """
 from __future__ import annotations
@@ -19,10 +19,12 @@ from typing import Callable
 import numpy as np
 
 from . import optim
-from .augment import AugmentConfig, random_affine
+from .augment import AugmentConfig
+from .batches import batch_source
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import fingerprint
 from .network import Network
+from .threads import blas_threads
 
 TRAIN_ACC_SAMPLE = 5_000  # training accuracy in the history is measured on this many digits
 
@@ -77,9 +79,7 @@ class TrainState:
     """Everything besides the network that the loop's future depends on."""
 
     optimizer_state: dict[str, np.ndarray]
-    rng: np.random.Generator
-    step: int = 0
-    perm: np.ndarray | None = None   # (N,) the current epoch's shuffle
+    step: int = 0                    # (the batches of every step follow from it: see batches.py)
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0             # training wall time so far, across resumes
     loss_sum: float = 0.0            # training losses since the last history record ...
@@ -118,8 +118,7 @@ def plan(config: TrainConfig, n: int) -> tuple[int, int, int]:
 
 
 def new_state(net: Network, config: TrainConfig) -> TrainState:
-    return TrainState(optim.init_state(config.optimizer, net.flat.size, net.dtype),
-                      np.random.default_rng(config.seed))
+    return TrainState(optim.init_state(config.optimizer, net.flat.size, net.dtype))
 
 
 def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(), *,
@@ -156,18 +155,11 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
     every = config.eval_every or per_epoch  # steps between history records
     bar = tqdm(total=stop, initial=state.step, disable=not progress, unit="step",
                desc=f"{config.optimizer} b={batch}", leave=True)
+    blas = blas_threads()  # one BLAS thread; the batches are made on the other core
+    batches = batch_source(x, y, config, batch, per_epoch, start=state.step, stop=stop)
     try:
         while state.step < stop:
-            position = state.step % per_epoch
-            if batch == len(x):
-                xb, yb = x, y  # the full batch: no shuffle, no copy
-            else:
-                if position == 0 or state.perm is None:
-                    state.perm = state.rng.permutation(len(x))
-                idx = state.perm[position * batch:(position + 1) * batch]
-                xb, yb = x[idx], y[idx]
-            if config.augment:
-                xb = random_affine(xb, state.rng, config.augment_config)
+            xb, yb = batches(state.step)
             loss = net.loss_and_flat_grads(xb, yb, grad, checked=True)
             lr = optim.learning_rate(config.schedule, config.lr, state.step, total)
             if not math.isfinite(loss):
@@ -202,6 +194,8 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
                 state.seconds = time.perf_counter() - start_time
                 save_training_checkpoint(checkpoint_path, net, config, state, data_id, total)
     finally:
+        batches.close()
+        blas.restore_original_limits()
         bar.close()
     state.seconds = time.perf_counter() - start_time
     if checkpoint_path is not None:
@@ -227,11 +221,9 @@ def save_training_checkpoint(path, net: Network, config: TrainConfig, state: Tra
                                f"{path} was left as it was")
     arrays = dict(net.params)
     arrays.update({f"opt.{k}": v for k, v in state.optimizer_state.items()})
-    if state.perm is not None:
-        arrays["train.perm"] = state.perm
     meta = {
         **net.metadata(), "kind": "training", "step": state.step, "total_steps": total_steps,
-        "config": config.to_json(), "rng_state": state.rng.bit_generator.state,
+        "config": config.to_json(),
         "history": state.history, "data_fingerprint": data_id, "seconds": state.seconds,
         "loss_sum": state.loss_sum, "loss_count": state.loss_count,
     }
@@ -260,9 +252,7 @@ def load_training_checkpoint(path, net: Network, config: TrainConfig, data_id: s
         if f"opt.{key}" not in arrays or arrays[f"opt.{key}"].shape != value.shape:
             raise CheckpointError(f"{path}: optimizer state {key!r} is missing or has the wrong shape")
         value[...] = arrays[f"opt.{key}"]
-    state.rng.bit_generator.state = meta["rng_state"]
     state.step = int(meta["step"])
-    state.perm = arrays.get("train.perm")
     state.history = list(meta["history"])
     state.seconds = float(meta.get("seconds", 0.0))
     state.loss_sum, state.loss_count = float(meta["loss_sum"]), int(meta["loss_count"])

@@ -1,0 +1,137 @@
+"""The batches of a training run: which digits each step trains on, and how they are distorted.
+
+The batch of step ``s`` depends only on the data, the config and ``s`` itself: epoch
+``e = s // steps_per_epoch`` shuffles the digits with a generator seeded by ``(seed, e)`` and draws
+that epoch's warps (see :mod:`.augment`) from another, and step ``s`` draws its digits' warps and
+shifts from a generator seeded by ``(seed, s)``. Two things follow:
+
+* a resumed run sees exactly the batches an uninterrupted one would, and the checkpoint only
+  needs the step (no generator state, no shuffle);
+* batches can be made ahead on a second thread while this one runs the network
+  (:class:`Prefetcher`): the order they are made in cannot change them. NumPy releases Python's
+  lock inside its array loops, so the two threads really run on two cores.
+
+Usage in the training loop::
+
+    batches = batch_source(x, y, config, batch_size, per_epoch, start=step, stop=stop)
+    try:
+        xb, yb = batches(step)          # once per step, steps in order
+    finally:
+        batches.close()
+"""
+from __future__ import annotations
+
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import numpy as np
+
+from . import augment
+
+# What each seeded generator is for: the seed sequence is (seed, purpose, epoch or step).
+SHUFFLE, WARPS, STEP, BENDS = range(4)
+
+Batch = tuple[np.ndarray, np.ndarray]  # xb (B, 784) float32 in [0, 1], yb (B,) int64
+
+
+def generator(seed: int, purpose: int, number: int = 0) -> np.random.Generator:
+    """The generator for one purpose of one epoch or step of a run seeded with ``seed``."""
+    return np.random.default_rng([seed, purpose, number])
+
+
+class Batches:
+    """``batches(step) -> (xb, yb)``: the batch of any step, computed from scratch.
+
+    x : (N, 784) float32 in [0, 1];  y : (N,) int64
+    ``batch_size == N`` means the whole set every step, in order (classic gradient descent).
+    ``augment``: the distortions to apply, or None for the digits as they are.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, steps_per_epoch: int, seed: int,
+                 augment_config: augment.AugmentConfig | None = None):
+        self.x, self.y = x, y
+        self.batch_size, self.steps_per_epoch, self.seed = batch_size, steps_per_epoch, seed
+        self.augment = augment_config
+        self.images = self.bends = None
+        if augment_config is not None:
+            # uint8 digits with a zero border (a quarter of the float32 memory), read by the fast path
+            self.images = augment.to_padded_uint8(x, int(augment_config.max_shift))
+            if augment_config.elastic_alpha > 0:  # smoothing fields is slow: once per run
+                self.bends = augment.elastic_displacements(
+                    augment_config.bank_size, generator(seed, BENDS), augment_config.elastic_alpha,
+                    augment_config.elastic_sigma)
+        self._epoch: tuple[int, np.ndarray | None, augment.EpochWarps | None] | None = None
+
+    def epoch(self, epoch: int) -> tuple[np.ndarray | None, augment.EpochWarps | None]:
+        """Epoch ``epoch``'s shuffle ((N,) int64, None for full batches) and warps (None without
+        augmentation); the last epoch asked for is kept."""
+        if self._epoch is None or self._epoch[0] != epoch:
+            order = None
+            if self.batch_size < len(self.y):
+                order = generator(self.seed, SHUFFLE, epoch).permutation(len(self.y))
+            warps = None
+            if self.augment is not None:
+                warps = augment.make_epoch_warps(self.augment, generator(self.seed, WARPS, epoch), self.bends)
+            self._epoch = (epoch, order, warps)
+        return self._epoch[1], self._epoch[2]
+
+    def __call__(self, step: int) -> Batch:
+        epoch, position = divmod(step, self.steps_per_epoch)
+        order, warps = self.epoch(epoch)
+        if order is None:
+            xb, yb, images = self.x, self.y, self.images  # the full batch: no shuffle, no copy
+        else:
+            idx = order[position * self.batch_size:(position + 1) * self.batch_size]
+            yb = self.y[idx]
+            if warps is None:
+                return self.x[idx], yb
+            images = self.images[idx]
+        if warps is None:
+            return xb, yb
+        return augment.random_warp_fast(images, generator(self.seed, STEP, step), warps, self.augment), yb
+
+    def close(self) -> None:
+        """Nothing to release (the same interface as :class:`Prefetcher`)."""
+
+
+class Prefetcher:
+    """Makes ``make(step)`` for the steps ``start, start + 1, ..., stop - 1`` on a background
+    thread, up to ``depth`` steps ahead; ``prefetcher(step)`` returns them, in that order."""
+
+    def __init__(self, make: Callable[[int], Batch], start: int, stop: int, depth: int = 3):
+        self._make, self._next, self._stop = make, start, stop
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batches")
+        self._pending: deque = deque()
+        for _ in range(depth):
+            self._submit()
+
+    def _submit(self) -> None:
+        if self._next < self._stop:
+            self._pending.append((self._next, self._pool.submit(self._make, self._next)))
+            self._next += 1
+
+    def __call__(self, step: int) -> Batch:
+        if not self._pending or self._pending[0][0] != step:
+            raise ValueError(f"batches are prefetched in order: step {step} was not the next one")
+        _, future = self._pending.popleft()
+        self._submit()
+        return future.result()  # re-raises an error from the background thread here
+
+    def close(self) -> None:
+        """Stop making batches (waits for the one under way)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pending.clear()
+
+
+def batch_source(x: np.ndarray, y: np.ndarray, config, batch_size: int, steps_per_epoch: int, *,
+                 start: int, stop: int, prefetch: bool | None = None) -> Batches | Prefetcher:
+    """The batches of steps ``start .. stop - 1`` of a run with ``config`` (a ``TrainConfig``).
+
+    ``prefetch`` (default: when augmenting, where it pays) makes them on a background thread.
+    """
+    batches = Batches(x, y, batch_size, steps_per_epoch, config.seed,
+                      config.augment_config if config.augment else None)
+    if prefetch is None:
+        prefetch = config.augment
+    return Prefetcher(batches, start, stop) if prefetch else batches
