@@ -1,0 +1,216 @@
+"""Augmentation: the reference sampling, the fast path against it, and the batches of a run."""
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from mnist_scratch import augment
+from mnist_scratch.augment import AugmentConfig
+from mnist_scratch.batches import Batches, Prefetcher, batch_source
+from mnist_scratch.train import TrainConfig
+
+IDENTITY = AugmentConfig(max_shift=0, max_rotate=0, min_scale=1, max_scale=1)
+
+
+@pytest.fixture(scope="module")
+def digits(mnist_data):
+    """32 real training digits, (32, 784) float32 in [0, 1] on MNIST's 1/255 grid."""
+    return mnist_data.x_train[:32]
+
+
+def bank_coordinates(cfg, seed, size):
+    """The source coordinates make_bank draws with ``default_rng(seed)`` (the same draws, in order)."""
+    rng = np.random.default_rng(seed)
+    angle = np.deg2rad(cfg.max_rotate) * rng.uniform(-1, 1, size)
+    scale = rng.uniform(cfg.min_scale, cfg.max_scale, size)
+    bend = augment.elastic_displacements(size, rng, cfg.elastic_alpha, cfg.elastic_sigma) if cfg.elastic_alpha else None
+    return augment.source_coordinates(angle, scale, np.zeros((size, 2)), bend)
+
+
+# ----------------------------------------------------------------------------- reference
+def test_reference_identity_and_whole_pixel_shift(digits):
+    rng = np.random.default_rng(0)
+    np.testing.assert_allclose(augment.random_affine(digits, rng, IDENTITY), digits, atol=1e-6)
+    rows, cols = augment.source_coordinates(np.zeros(1), np.ones(1), np.array([[2.0, -1.0]]))
+    moved = augment.bilinear_sample(digits[:1].reshape(1, 28, 28), rows, cols).reshape(28, 28)
+    expected = np.zeros((28, 28), np.float32)
+    expected[2:, :27] = digits[0].reshape(28, 28)[:26, 1:]  # content moves down 2, left 1
+    np.testing.assert_allclose(moved, expected, atol=1e-6)
+
+
+def test_reference_keeps_range_and_draws_five_numbers_per_digit(digits):
+    rng = np.random.default_rng(0)
+    out = augment.random_affine(digits, rng)
+    assert out.shape == digits.shape and out.dtype == np.float32
+    assert out.min() >= 0 and out.max() <= 1 + 1e-6
+    assert not np.allclose(out, digits)
+    again = np.random.default_rng(0)
+    again.random((len(digits), 5), dtype=np.float32)
+    assert rng.random() == again.random()
+
+
+# ----------------------------------------------------------------------------- fast path
+@pytest.mark.parametrize("cfg", [AugmentConfig(), AugmentConfig(elastic_alpha=3.0),
+                                 AugmentConfig(max_rotate=40, min_scale=0.5, max_scale=2.0, max_shift=3)],
+                         ids=["default", "elastic", "wide-ranges"])
+def test_fast_path_gives_the_reference_numbers(cfg, digits):
+    bank = augment.make_bank(cfg, np.random.default_rng(7), size=16)
+    rows, cols = bank_coordinates(cfg, 7, 16)
+    rng = np.random.default_rng(1)
+    warp = rng.integers(0, 16, len(digits))
+    shift = rng.integers(-bank.max_shift, bank.max_shift + 1, (len(digits), 2))
+    images = augment.to_padded_uint8(digits, bank.max_shift)
+    fast = augment.warp_fast(images, bank, warp, shift)
+    reference = augment.bilinear_sample(digits.reshape(-1, 28, 28), rows[warp] + shift[:, :1],
+                                        cols[warp] + shift[:, 1:])
+    assert fast.dtype == np.float32 and fast.shape == digits.shape
+    np.testing.assert_allclose(fast, reference, atol=2e-6)
+
+
+def test_uint8_storage_is_exact_for_mnist_pixels(digits):
+    images = augment.to_padded_uint8(digits, 2)
+    before, after = augment.border(2)
+    assert images.shape == (len(digits), 28 + before + after, 28 + before + after) and images.dtype == np.uint8
+    inner = images[:, before:before + 28, before:before + 28].reshape(len(digits), 784)
+    np.testing.assert_array_equal(inner / np.float32(255), digits)
+    assert images.sum() == inner.sum()  # the border is zero
+
+
+def test_identity_bank_reproduces_and_shifts_digits(digits):
+    bank = augment.make_bank(dataclasses.replace(IDENTITY, max_shift=2), np.random.default_rng(0), size=1)
+    images = augment.to_padded_uint8(digits, 2)
+    zero = np.zeros(len(digits), np.intp)
+    np.testing.assert_allclose(augment.warp_fast(images, bank, zero, np.zeros((len(digits), 2), np.intp)),
+                               digits, atol=1e-6)
+    moved = augment.warp_fast(images[:1], bank, zero[:1], np.array([[-2, 1]])).reshape(28, 28)
+    expected = np.zeros((28, 28), np.float32)
+    expected[2:, :27] = digits[0].reshape(28, 28)[:26, 1:]  # out[r, c] = in[r - 2, c + 1]
+    np.testing.assert_allclose(moved, expected, atol=1e-6)
+
+
+def test_points_far_outside_read_zeros_even_next_to_thick_ink():
+    """A thickened digit touching every edge of the box, shrunk to almost nothing and shifted:
+    every output pixel beyond the shrunken ink is exactly zero."""
+    full = np.ones((1, 784), np.float32)
+    cfg = AugmentConfig(max_rotate=0, min_scale=0.25, max_scale=0.25)
+    bank = augment.make_bank(cfg, np.random.default_rng(0), size=1)
+    images = augment.thicken(augment.to_padded_uint8(full, bank.max_shift))
+    for shift in ([-2, -2], [2, 2], [2, -2], [0, 0]):
+        out = augment.warp_fast(images, bank, np.zeros(1, np.intp), np.array([shift])).reshape(28, 28)
+        rows, cols = np.nonzero(out)
+        assert rows.max() - rows.min() <= 9 and cols.max() - cols.min() <= 9, shift  # 30 px * 0.25, + 1
+
+
+def test_mismatched_border_is_rejected(digits):
+    bank = augment.make_bank(AugmentConfig(), np.random.default_rng(0), size=2)
+    with pytest.raises(ValueError, match="max_shift"):
+        augment.warp_fast(augment.to_padded_uint8(digits, 1), bank, np.zeros(len(digits), np.intp),
+                          np.zeros((len(digits), 2), np.intp))
+
+
+def test_thicken_is_a_3x3_grey_dilation(digits):
+    images = augment.to_padded_uint8(digits, 2)
+    expected = ndimage.grey_dilation(images, size=(1, 3, 3))
+    np.testing.assert_array_equal(augment.thicken(images), expected)
+
+
+def test_elastic_fields_are_smooth_and_as_strong_as_asked():
+    fields = augment.elastic_displacements(20, np.random.default_rng(0), alpha=3.0, sigma=4.0)
+    assert fields.shape == (20, 2, 784) and fields.dtype == np.float32
+    np.testing.assert_allclose(np.abs(fields).reshape(20, -1).max(axis=1), 3.0, rtol=1e-5)
+    grid = fields.reshape(20, 2, 28, 28)
+    # Neighbours move together: a step between pixels is a fraction of the largest displacement
+    # (unsmoothed noise of the same peak would jump by up to twice the peak).
+    assert np.abs(np.diff(grid, axis=-1)).max() < 0.35 * 3.0
+    assert np.abs(np.diff(grid, axis=-2)).max() < 0.35 * 3.0
+
+
+@pytest.mark.parametrize("thicken", [0.0, 0.5, 1.0])
+def test_random_warp_fast_is_seeded_and_in_range(thicken, digits):
+    cfg = AugmentConfig(thicken=thicken, elastic_alpha=2.0, bank_size=32)
+    warps = augment.make_epoch_warps(cfg, np.random.default_rng(0))
+    images = augment.to_padded_uint8(digits, 2)
+    out = augment.random_warp_fast(images, np.random.default_rng(3), warps, cfg)
+    again = augment.random_warp_fast(images, np.random.default_rng(3), warps, cfg)
+    np.testing.assert_array_equal(out, again)
+    assert out.shape == digits.shape and out.min() >= 0 and out.max() <= 1 + 1e-6
+    ink = (out > 0.5).sum(1) / np.maximum((digits > 0.5).sum(1), 1)
+    if thicken == 1.0:  # every digit drawn with a broader pen: clearly more ink
+        assert np.median(ink) > 1.3
+    if thicken == 0.0:
+        assert 0.6 < np.median(ink) < 1.3
+
+
+# ----------------------------------------------------------------------------- batches of a run
+@pytest.fixture(scope="module")
+def small_set(mnist_data):
+    return mnist_data.x_train[:1000], mnist_data.y_train[:1000]
+
+
+@pytest.mark.parametrize("augment_config", [None, AugmentConfig(thicken=0.3, elastic_alpha=2.0, bank_size=64)],
+                         ids=["plain", "augmented"])
+def test_a_batch_depends_only_on_the_step(augment_config, small_set):
+    x, y = small_set
+    batches = Batches(x, y, 100, 10, seed=3, augment_config=augment_config)
+    forward = [batches(step) for step in range(25)]
+    backward = [Batches(x, y, 100, 10, seed=3, augment_config=augment_config)(step) for step in reversed(range(25))]
+    for (xa, ya), (xb, yb) in zip(forward, reversed(backward)):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+    other_seed = Batches(x, y, 100, 10, seed=4, augment_config=augment_config)(0)
+    assert not np.array_equal(other_seed[1], forward[0][1])
+
+
+def test_each_epoch_is_a_fresh_shuffle_of_every_digit(small_set):
+    x, y = small_set
+    batches = Batches(x, np.arange(1000), 100, 10, seed=0)
+    epochs = [np.concatenate([batches(e * 10 + i)[1] for i in range(10)]) for e in range(2)]
+    for labels in epochs:
+        np.testing.assert_array_equal(np.sort(labels), np.arange(1000))
+    assert not np.array_equal(epochs[0], epochs[1])
+    xb, yb = batches(3)
+    np.testing.assert_array_equal(xb, x[yb])  # plain batches are the digits themselves
+
+
+def test_full_batch_is_the_whole_set_in_order(small_set):
+    x, y = small_set
+    xb, yb = Batches(x, y, 1000, 1, seed=0)(5)
+    assert xb is x and yb is y
+
+
+def test_prefetcher_gives_the_same_batches_in_order(small_set):
+    x, y = small_set
+    batches = Batches(x, y, 100, 10, seed=1, augment_config=AugmentConfig(bank_size=64))
+    ahead = Prefetcher(batches, start=7, stop=30, depth=3)
+    try:
+        for step in range(7, 30):
+            xa, ya = ahead(step)
+            xb, yb = batches(step)
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
+        with pytest.raises(ValueError, match="in order"):
+            ahead(30)
+    finally:
+        ahead.close()
+
+
+def test_prefetcher_passes_errors_on_and_closes_early():
+    def make(step):
+        if step == 2:
+            raise RuntimeError("no batch 2")
+        return np.zeros(1), np.zeros(1)
+
+    ahead = Prefetcher(make, start=0, stop=100)
+    ahead(0), ahead(1)
+    with pytest.raises(RuntimeError, match="no batch 2"):
+        ahead(2)
+    ahead.close()
+
+
+def test_batch_source_prefetches_when_augmenting(small_set):
+    x, y = small_set
+    for augmenting, kind in ((True, Prefetcher), (False, Batches)):
+        source = batch_source(x, y, TrainConfig(augment=augmenting), 100, 10, start=0, stop=5)
+        assert isinstance(source, kind)
+        source.close()
