@@ -22,6 +22,7 @@ Usage in the training loop::
 from __future__ import annotations
 
 from collections import deque
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
@@ -31,6 +32,8 @@ from . import augment
 
 # What each seeded generator is for: the seed sequence is (seed, purpose, epoch or step).
 SHUFFLE, WARPS, STEP, BENDS = range(4)
+
+PREFETCH_WORKERS = 2  # making a batch costs more than a network step: two threads share it
 
 Batch = tuple[np.ndarray, np.ndarray]  # xb (B, 784) float32 in [0, 1], yb (B,) int64
 
@@ -61,20 +64,23 @@ class Batches:
                 self.bends = augment.elastic_displacements(
                     augment_config.bank_size, generator(seed, BENDS), augment_config.elastic_alpha,
                     augment_config.elastic_sigma)
-        self._epoch: tuple[int, np.ndarray | None, augment.EpochWarps | None] | None = None
+        self._epochs: dict[int, tuple[np.ndarray | None, augment.EpochWarps | None]] = {}
+        self._lock = threading.Lock()  # batches may be made on several threads at once
 
     def epoch(self, epoch: int) -> tuple[np.ndarray | None, augment.EpochWarps | None]:
         """Epoch ``epoch``'s shuffle ((N,) int64, None for full batches) and warps (None without
-        augmentation); the last epoch asked for is kept."""
-        if self._epoch is None or self._epoch[0] != epoch:
-            order = None
-            if self.batch_size < len(self.y):
-                order = generator(self.seed, SHUFFLE, epoch).permutation(len(self.y))
-            warps = None
-            if self.augment is not None:
-                warps = augment.make_epoch_warps(self.augment, generator(self.seed, WARPS, epoch), self.bends)
-            self._epoch = (epoch, order, warps)
-        return self._epoch[1], self._epoch[2]
+        augmentation); the two latest epochs asked for are kept."""
+        with self._lock:
+            if epoch not in self._epochs:
+                order = None
+                if self.batch_size < len(self.y):
+                    order = generator(self.seed, SHUFFLE, epoch).permutation(len(self.y))
+                warps = None
+                if self.augment is not None:
+                    warps = augment.make_epoch_warps(self.augment, generator(self.seed, WARPS, epoch), self.bends)
+                self._epochs = {e: v for e, v in self._epochs.items() if e == epoch - 1}
+                self._epochs[epoch] = (order, warps)
+            return self._epochs[epoch]
 
     def __call__(self, step: int) -> Batch:
         epoch, position = divmod(step, self.steps_per_epoch)
@@ -96,12 +102,13 @@ class Batches:
 
 
 class Prefetcher:
-    """Makes ``make(step)`` for the steps ``start, start + 1, ..., stop - 1`` on a background
-    thread, up to ``depth`` steps ahead; ``prefetcher(step)`` returns them, in that order."""
+    """Makes ``make(step)`` for the steps ``start, start + 1, ..., stop - 1`` on ``workers``
+    background threads, up to ``depth`` steps ahead; ``prefetcher(step)`` returns them, in order."""
 
-    def __init__(self, make: Callable[[int], Batch], start: int, stop: int, depth: int = 3):
+    def __init__(self, make: Callable[[int], Batch], start: int, stop: int, depth: int = 4,
+                 workers: int = 1):
         self._make, self._next, self._stop = make, start, stop
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batches")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batches")
         self._pending: deque = deque()
         for _ in range(depth):
             self._submit()
@@ -125,13 +132,15 @@ class Prefetcher:
 
 
 def batch_source(x: np.ndarray, y: np.ndarray, config, batch_size: int, steps_per_epoch: int, *,
-                 start: int, stop: int, prefetch: bool | None = None) -> Batches | Prefetcher:
+                 start: int, stop: int, prefetch: bool | None = None,
+                 workers: int = PREFETCH_WORKERS) -> Batches | Prefetcher:
     """The batches of steps ``start .. stop - 1`` of a run with ``config`` (a ``TrainConfig``).
 
-    ``prefetch`` (default: when augmenting, where it pays) makes them on a background thread.
+    ``prefetch`` (default: when augmenting, where it pays) makes them on ``workers`` background
+    threads.
     """
     batches = Batches(x, y, batch_size, steps_per_epoch, config.seed,
                       config.augment_config if config.augment else None)
     if prefetch is None:
         prefetch = config.augment
-    return Prefetcher(batches, start, stop) if prefetch else batches
+    return Prefetcher(batches, start, stop, workers=workers) if prefetch else batches

@@ -17,11 +17,11 @@ from threadpoolctl import threadpool_limits
 TRAINING_BLAS_THREADS = 1
 
 
-def blas_threads(n: int = TRAINING_BLAS_THREADS) -> threadpool_limits:
-    """Limit BLAS to ``n`` threads until ``.restore_original_limits()`` is called or the ``with``
-    block ends::
+def blas_threads(n: int | None = None) -> threadpool_limits:
+    """Limit BLAS to ``n`` threads (default :data:`TRAINING_BLAS_THREADS`) until
+    ``.restore_original_limits()`` is called or the ``with`` block ends::
 
         with blas_threads(1):
             ...
     """
-    return threadpool_limits(limits=n, user_api="blas")
+    return threadpool_limits(limits=TRAINING_BLAS_THREADS if n is None else n, user_api="blas")

@@ -1,5 +1,6 @@
 """Optimizers, the training loop, checkpoints and exact resume."""
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -7,6 +8,9 @@ import pytest
 
 from mnist_scratch import Network
 from mnist_scratch import optim
+from mnist_scratch import batches
+from mnist_scratch import train as train_module
+from mnist_scratch.augment import AugmentConfig
 from mnist_scratch.checkpoint import CheckpointError, load_checkpoint
 from mnist_scratch.train import (RECIPES, TrainConfig, TrainingDiverged, accuracy, plan, read_history,
                                  train)
@@ -88,7 +92,8 @@ def test_weight_decay_shrinks_weights(small):
     TrainConfig(optimizer="adam", batch_size=64, epochs=2, augment=True, schedule="cosine"),
     TrainConfig(optimizer="momentum", lr=0.02, batch_size=50, epochs=2, augment=False, weight_decay=1e-3),
     TrainConfig(optimizer="gd", lr=0.3, batch_size=None, steps=12, augment=False, schedule="linear"),
-], ids=["adam-augment", "momentum-decay", "full-batch-gd"])
+    TrainConfig(batch_size=64, epochs=2, augment_config=AugmentConfig(thicken=0.3, elastic_alpha=2.0, bank_size=32)),
+], ids=["adam-augment", "momentum-decay", "full-batch-gd", "thicken-elastic"])
 def test_resume_is_bit_identical(config, small, tmp_path):
     x, y, xv, yv = small
     _, per_epoch, total = plan(config, len(y))
@@ -192,3 +197,30 @@ def test_bad_training_input(small):
         train(Network(seed=0), x[:, :700], y, TrainConfig(steps=1), progress=False)
     with pytest.raises(ValueError, match="learning rate"):
         train(Network(seed=0), x, y, TrainConfig(steps=1, lr=-1), progress=False)
+
+
+@pytest.mark.parametrize("how", [dict(prefetch=False), dict(prefetch=True, workers=1), dict(prefetch=True, workers=2)],
+                         ids=["in-loop", "one-thread-ahead", "two-threads-ahead"])
+def test_making_batches_ahead_changes_nothing(how, small, monkeypatch):
+    x, y, _, _ = small
+    config = TrainConfig(batch_size=64, epochs=2, augment_config=AugmentConfig(thicken=0.3, bank_size=32))
+    reference = Network(seed=0)
+    train(reference, x, y, config, progress=False)
+    monkeypatch.setattr(train_module, "batch_source", functools.partial(batches.batch_source, **how))
+    net = Network(seed=0)
+    train(net, x, y, config, progress=False)
+    np.testing.assert_array_equal(net.flat, reference.flat)
+
+
+def test_training_uses_one_blas_thread_and_restores_the_setting(small):
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+    x, y, _, _ = small
+    before, during = blas_threads(), []
+    train(Network(seed=0), x, y, TrainConfig(steps=3, augment=False), progress=False,
+          on_step=lambda step, total: during.append(blas_threads()))
+    assert during and all(threads == [1] * len(before) for threads in during)
+    assert blas_threads() == before
