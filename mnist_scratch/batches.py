@@ -133,14 +133,18 @@ class Prefetcher:
 
 def batch_source(x: np.ndarray, y: np.ndarray, config, batch_size: int, steps_per_epoch: int, *,
                  start: int, stop: int, prefetch: bool | None = None,
-                 workers: int = PREFETCH_WORKERS) -> Batches | Prefetcher:
+                 workers: int | None = None) -> Batches | Prefetcher:
     """The batches of steps ``start .. stop - 1`` of a run with ``config`` (a ``TrainConfig``).
 
-    ``prefetch`` (default: when augmenting, where it pays) makes them on ``workers`` background
-    threads.
+    ``prefetch`` makes them on ``workers`` background threads (default: :data:`PREFETCH_WORKERS`
+    when augmenting, else one: gathering a plain batch is quick). It is on by default unless every
+    step is the whole set as it is (nothing to make). Measured under load, 2 plain epochs took 3.2 s
+    with one thread ahead against 4.7 s without (medians of 4 interleaved runs).
     """
     batches = Batches(x, y, batch_size, steps_per_epoch, config.seed,
                       config.augment_config if config.augment else None)
     if prefetch is None:
-        prefetch = config.augment
+        prefetch = config.augment or batch_size < len(y)
+    if workers is None:
+        workers = PREFETCH_WORKERS if config.augment else 1
     return Prefetcher(batches, start, stop, workers=workers) if prefetch else batches

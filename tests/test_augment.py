@@ -208,9 +208,9 @@ def test_prefetcher_passes_errors_on_and_closes_early():
     ahead.close()
 
 
-def test_batch_source_prefetches_when_augmenting(small_set):
+def test_batch_source_prefetches_unless_there_is_nothing_to_make(small_set):
     x, y = small_set
-    for augmenting, kind in ((True, Prefetcher), (False, Batches)):
-        source = batch_source(x, y, TrainConfig(augment=augmenting), 100, 10, start=0, stop=5)
+    for augmenting, batch_size, kind in ((True, 100, Prefetcher), (False, 100, Prefetcher), (False, 1000, Batches)):
+        source = batch_source(x, y, TrainConfig(augment=augmenting), batch_size, 1000 // batch_size, start=0, stop=5)
         assert isinstance(source, kind)
         source.close()
