@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_recipe.py", "bench_speed.py", "bench_preprocess.py", "bench_drawings.py"]
+SCRIPTS = ["bench_recipe.py", "bench_recipe_torch.py", "bench_speed.py", "bench_preprocess.py", "bench_drawings.py"]
 
 if __name__ == "__main__":
     failed = 0

@@ -17,9 +17,10 @@ Two implementations of the same sampling:
 * :func:`random_affine` and :func:`bilinear_sample`: the readable reference. Every digit gets
   fresh random numbers and its own sampling coordinates.
 * The fast path used by training (:func:`make_bank`, :func:`warp_fast`, :func:`random_warp_fast`):
-  ``bank_size`` warps (rotation, scale, elastic bend) are precomputed once per epoch, each digit
-  picks one of them plus a whole-pixel shift, and the digits are stored as ``uint8`` with a zero
-  border. The shift then only moves the flat index where a digit is read, and the four taps of
+  ``bank_size`` warps (rotation, scale, sub-pixel shift, elastic bend) are precomputed once per
+  epoch, each digit picks one of them plus a whole-pixel shift, and the digits are stored as
+  ``uint8`` with a zero border. The whole-pixel shift then only moves the flat index where a digit
+  is read (so it applies to the source: the digit moves by about minus that much), and the four taps of
   bilinear interpolation are four ``take``s from a ``uint8`` array: about 6 x faster than the
   reference on the same batch (measured in ``benchmarks/bench_speed.py``). The tests check that
   it gives the reference's numbers at the bank's coordinates.
@@ -40,8 +41,8 @@ _ROWS, _COLS = _ROWS.ravel(), _COLS.ravel()  # (784,) pixel offsets from the cen
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    max_shift: float = 2.0      # pixels, uniform in [-max_shift, max_shift] along each axis
-                                # (the fast path draws whole pixels: -2, -1, 0, 1, 2)
+    max_shift: float = 2.0      # pixels, uniform in [-max_shift, max_shift] along each axis (the
+                                # fast path: a whole number of pixels, up to its small rotation/scale)
     max_rotate: float = 10.0    # degrees, uniform in [-max_rotate, max_rotate]
     min_scale: float = 0.9      # uniform scale factor in [min_scale, max_scale]
     max_scale: float = 1.1
@@ -178,7 +179,8 @@ def to_padded_uint8(x: np.ndarray, max_shift: int) -> np.ndarray:
 
 def make_bank(cfg: AugmentConfig, rng: np.random.Generator, size: int | None = None,
               scale_factor: float = 1.0, bends: np.ndarray | None = None) -> WarpBank:
-    """``size`` (default ``cfg.bank_size``) random warps of ``cfg``'s family, shift left out.
+    """``size`` (default ``cfg.bank_size``) random warps of ``cfg``'s family, each with a sub-pixel
+    shift in [0, 1) px along each axis; :func:`random_warp_fast` adds the whole pixels.
 
     ``scale_factor`` multiplies every scale (used to keep thickened digits at their usual size).
     ``bends``: (M, 2, 784) elastic displacement fields to pick from (smoothing fresh ones is the
@@ -187,12 +189,13 @@ def make_bank(cfg: AugmentConfig, rng: np.random.Generator, size: int | None = N
     size = cfg.bank_size if size is None else size
     angle = np.deg2rad(cfg.max_rotate) * rng.uniform(-1, 1, size)
     scale = scale_factor * rng.uniform(cfg.min_scale, cfg.max_scale, size)
+    fraction = rng.uniform(0, 1, (size, 2)) if cfg.max_shift >= 1 else np.zeros((size, 2))
     bend = None
     if bends is not None:
         bend = bends[rng.integers(0, len(bends), size)]
     elif cfg.elastic_alpha > 0:
         bend = elastic_displacements(size, rng, cfg.elastic_alpha, cfg.elastic_sigma)
-    rows, cols = source_coordinates(angle, scale, np.zeros((size, 2)), bend)
+    rows, cols = source_coordinates(angle, scale, fraction, bend)
     shift = int(cfg.max_shift)
     before, _ = border(shift)
     low, high = -1 - INK_MARGIN - shift, SIDE + INK_MARGIN + shift
@@ -275,11 +278,15 @@ def random_warp_fast(images: np.ndarray, rng: np.random.Generator, warps: EpochW
     """Distort a batch with the fast path: each digit a random warp of ``warps``, a random whole-pixel
     shift and, with probability ``cfg.thicken``, heavier strokes.
 
+    The whole-pixel source shift ``d`` in ``[1 - s, s]`` moves a digit by about ``-d``, the warp's
+    sub-pixel shift by ``[0, 1)``: together about uniform in ``[-s, s)`` (``s = max_shift``), as in
+    :func:`random_affine`.
+
     images : (N, P, P) uint8 from :func:`to_padded_uint8`  ->  (N, 784) float32 in [0, 1]
     """
     n, shift = len(images), warps.plain.max_shift
     warp = rng.integers(0, len(warps.plain), n)
-    shifts = rng.integers(-shift, shift + 1, (n, 2), dtype=np.int32)
+    shifts = rng.integers(1 - shift, shift + 1, (n, 2), dtype=np.int32)
     if warps.thick is None:
         return warp_fast(images, warps.plain, warp, shifts)
     heavy = rng.random(n) < cfg.thicken

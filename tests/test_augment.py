@@ -24,8 +24,9 @@ def bank_coordinates(cfg, seed, size):
     rng = np.random.default_rng(seed)
     angle = np.deg2rad(cfg.max_rotate) * rng.uniform(-1, 1, size)
     scale = rng.uniform(cfg.min_scale, cfg.max_scale, size)
+    fraction = rng.uniform(0, 1, (size, 2)) if cfg.max_shift >= 1 else np.zeros((size, 2))
     bend = augment.elastic_displacements(size, rng, cfg.elastic_alpha, cfg.elastic_sigma) if cfg.elastic_alpha else None
-    return augment.source_coordinates(angle, scale, np.zeros((size, 2)), bend)
+    return augment.source_coordinates(angle, scale, fraction, bend)
 
 
 # ----------------------------------------------------------------------------- reference
@@ -77,16 +78,24 @@ def test_uint8_storage_is_exact_for_mnist_pixels(digits):
     assert images.sum() == inner.sum()  # the border is zero
 
 
-def test_identity_bank_reproduces_and_shifts_digits(digits):
-    bank = augment.make_bank(dataclasses.replace(IDENTITY, max_shift=2), np.random.default_rng(0), size=1)
-    images = augment.to_padded_uint8(digits, 2)
-    zero = np.zeros(len(digits), np.intp)
-    np.testing.assert_allclose(augment.warp_fast(images, bank, zero, np.zeros((len(digits), 2), np.intp)),
-                               digits, atol=1e-6)
-    moved = augment.warp_fast(images[:1], bank, zero[:1], np.array([[-2, 1]])).reshape(28, 28)
-    expected = np.zeros((28, 28), np.float32)
-    expected[2:, :27] = digits[0].reshape(28, 28)[:26, 1:]  # out[r, c] = in[r - 2, c + 1]
-    np.testing.assert_allclose(moved, expected, atol=1e-6)
+def test_identity_bank_reproduces_digits(digits):
+    bank = augment.make_bank(IDENTITY, np.random.default_rng(0), size=1)
+    images = augment.to_padded_uint8(digits, 0)
+    out = augment.warp_fast(images, bank, np.zeros(len(digits), np.intp), np.zeros((len(digits), 2), np.intp))
+    np.testing.assert_allclose(out, digits, atol=1e-6)
+
+
+def test_whole_pixel_shift_moves_the_source(digits):
+    """A warp that is a pure (sub-pixel) shift, plus a whole-pixel source shift of (-2, 1): the
+    output at (r, c) is the unshifted output at (r - 2, c + 1)."""
+    cfg = AugmentConfig(max_rotate=0, min_scale=1, max_scale=1)
+    bank = augment.make_bank(cfg, np.random.default_rng(0), size=1)
+    images = augment.to_padded_uint8(digits[:4], 2)
+    warp = np.zeros(4, np.intp)
+    still = augment.warp_fast(images, bank, warp, np.zeros((4, 2), np.intp)).reshape(4, 28, 28)
+    moved = augment.warp_fast(images, bank, warp, np.tile([[-2, 1]], (4, 1))).reshape(4, 28, 28)
+    np.testing.assert_allclose(moved[:, 2:, :27], still[:, :26, 1:], atol=1e-6)
+    assert not np.allclose(moved, still)
 
 
 def test_points_far_outside_read_zeros_even_next_to_thick_ink():
