@@ -21,9 +21,10 @@ Two implementations of the same sampling:
   epoch, each digit picks one of them plus a whole-pixel shift, and the digits are stored as
   ``uint8`` with a zero border. The whole-pixel shift then only moves the flat index where a digit
   is read (so it applies to the source: the digit moves by about minus that much), and the four taps of
-  bilinear interpolation are four ``take``s from a ``uint8`` array: about 6 x faster than the
-  reference on the same batch (measured in ``benchmarks/bench_speed.py``). The tests check that
-  it gives the reference's numbers at the bank's coordinates.
+  bilinear interpolation are four ``take``s from a ``uint8`` array: a batch costs 2-3 x less CPU
+  than with the reference (``python benchmarks/bench_speed.py --sections augment``), and training
+  makes the batches on background threads while the network trains (:mod:`.batches`). The tests
+  check that it gives the reference's numbers at the bank's coordinates.
 """
 from __future__ import annotations
 
@@ -286,7 +287,8 @@ def random_warp_fast(images: np.ndarray, rng: np.random.Generator, warps: EpochW
     """
     n, shift = len(images), warps.plain.max_shift
     warp = rng.integers(0, len(warps.plain), n)
-    shifts = rng.integers(1 - shift, shift + 1, (n, 2), dtype=np.int32)
+    shifts = (rng.integers(1 - shift, shift + 1, (n, 2), dtype=np.int32) if shift
+              else np.zeros((n, 2), np.int32))
     if warps.thick is None:
         return warp_fast(images, warps.plain, warp, shifts)
     heavy = rng.random(n) < cfg.thicken

@@ -223,3 +223,10 @@ def test_batch_source_prefetches_unless_there_is_nothing_to_make(small_set):
         source = batch_source(x, y, TrainConfig(augment=augmenting), batch_size, 1000 // batch_size, start=0, stop=5)
         assert isinstance(source, kind)
         source.close()
+
+
+def test_no_shift_at_all(digits):
+    cfg = AugmentConfig(max_shift=0, bank_size=8)
+    warps = augment.make_epoch_warps(cfg, np.random.default_rng(0))
+    out = augment.random_warp_fast(augment.to_padded_uint8(digits, 0), np.random.default_rng(0), warps, cfg)
+    assert out.shape == digits.shape
