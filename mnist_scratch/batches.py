@@ -78,24 +78,22 @@ class Batches:
                 warps = None
                 if self.augment is not None:
                     warps = augment.make_epoch_warps(self.augment, generator(self.seed, WARPS, epoch), self.bends)
-                self._epochs = {e: v for e, v in self._epochs.items() if e == epoch - 1}
                 self._epochs[epoch] = (order, warps)
+                if len(self._epochs) > 2:  # two threads may be on either side of an epoch's end
+                    del self._epochs[min(self._epochs)]
             return self._epochs[epoch]
 
     def __call__(self, step: int) -> Batch:
         epoch, position = divmod(step, self.steps_per_epoch)
         order, warps = self.epoch(epoch)
         if order is None:
-            xb, yb, images = self.x, self.y, self.images  # the full batch: no shuffle, no copy
+            idx = slice(None)  # the full batch: no shuffle, no copy
         else:
             idx = order[position * self.batch_size:(position + 1) * self.batch_size]
-            yb = self.y[idx]
-            if warps is None:
-                return self.x[idx], yb
-            images = self.images[idx]
         if warps is None:
-            return xb, yb
-        return augment.random_warp_fast(images, generator(self.seed, STEP, step), warps, self.augment), yb
+            return self.x[idx], self.y[idx]
+        xb = augment.random_warp_fast(self.images[idx], generator(self.seed, STEP, step), warps, self.augment)
+        return xb, self.y[idx]
 
     def close(self) -> None:
         """Nothing to release (the same interface as :class:`Prefetcher`)."""
