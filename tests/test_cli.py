@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -10,19 +11,31 @@ from mnist_scratch import Network, paths
 from mnist_scratch.store import FeedbackStore
 
 
-def run(*args, env_extra=None, home=None):
+def run(*args, env_extra=None, home=None, cwd=None):
+    """``python -m mnist_scratch ARGS`` in a fresh process, from ``cwd`` (default: a neutral folder)."""
     env = dict(os.environ)
     if home is not None:
         env["MNIST_SCRATCH_HOME"] = str(home)
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "mnist_scratch", *map(str, args)], capture_output=True,
-                          text=True, env=env, cwd=paths.project_root().parent, timeout=600)
+                          text=True, env=env, cwd=cwd or tempfile.gettempdir(), timeout=600)
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "feedback", "retrain"])
 def test_help(command):
     result = run(command, "--help")
     assert result.returncode == 0 and "usage: python -m mnist_scratch" in result.stdout
+
+
+@pytest.mark.parametrize("where", ["parent", "inside"])
+def test_the_installed_package_wins_wherever_the_command_runs(tmp_path, where):
+    """A user's clone is a folder named mnist_scratch (no __init__.py at its top): run from the
+    folder that holds it, ``python -m mnist_scratch`` must not import the clone as a namespace package."""
+    clone = tmp_path / "mnist_scratch"
+    clone.symlink_to(paths.project_root(), target_is_directory=True)
+    result = run("--help", cwd=tmp_path if where == "parent" else clone)
+    assert result.returncode == 0, result.stderr
+    assert "usage: python -m mnist_scratch" in result.stdout
 
 
 def test_train_evaluate_resume(tmp_path, mnist_dir):
