@@ -22,12 +22,7 @@ parameter with one vectorized operation and the named arrays see the change.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
-
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 DEFAULT_SIZES = (784, 64, 10)
 
@@ -238,38 +233,3 @@ class Network:
         other = Network(self.sizes, seed=0, dtype=self.dtype)
         other.flat[...] = self.flat
         return other
-
-    def metadata(self) -> dict:
-        return {"kind": "network", "sizes": list(self.sizes), "dtype": self.dtype.name}
-
-    def save(self, path: str | os.PathLike, metadata: dict | None = None) -> Path:
-        """Save the parameters as ``.npz`` (``W1, b1, ...``) + JSON metadata, atomically."""
-        meta = {**self.metadata(), "user": metadata or {}}
-        return save_checkpoint(path, dict(self.params), meta)
-
-    def set_params_from(self, arrays: dict[str, np.ndarray], source: str = "checkpoint") -> None:
-        """Copy named arrays into this network, checking every name and shape."""
-        for name, view in self.params.items():
-            if name not in arrays:
-                raise CheckpointError(f"{source} has no parameter {name!r}")
-            if arrays[name].shape != view.shape:
-                raise CheckpointError(f"{source}: {name} has shape {arrays[name].shape}, "
-                                      f"this {'-'.join(map(str, self.sizes))} network needs {view.shape}")
-            view[...] = arrays[name]
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, sizes=None) -> "Network":
-        """Load a network saved by :meth:`save` (or the parameters of a training checkpoint).
-
-        If ``sizes`` is given, a checkpoint of another architecture is a :class:`CheckpointError`.
-        """
-        arrays, meta = load_checkpoint(path)
-        if "sizes" not in meta:
-            raise CheckpointError(f"{path}: checkpoint metadata does not name the layer sizes")
-        saved = tuple(meta["sizes"])
-        if sizes is not None and tuple(sizes) != saved:
-            raise CheckpointError(f"{path} holds a {'-'.join(map(str, saved))} network, "
-                                  f"expected {'-'.join(map(str, sizes))}")
-        net = cls(saved, seed=0, dtype=meta.get("dtype", "float32"))
-        net.set_params_from(arrays, source=str(path))
-        return net

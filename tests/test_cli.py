@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mnist_scratch import Network, paths
+from mnist_scratch.checkpoint import save_network
 from mnist_scratch.store import FeedbackStore
 
 
@@ -68,14 +69,19 @@ def test_default_checkpoint_goes_under_the_data_root(tmp_path, mnist_dir):
     (("train", "--resume", "--checkpoint", "{tmp}/missing.npz"), "--resume: no checkpoint"),
     (("train", "--data-dir", "{tmp}/empty", "--steps", "1"), "lacks the MNIST files"),
     (("evaluate", "--checkpoint", "{tmp}/junk.npz"), "is not a checkpoint"),
-    (("train", "--steps", "1", "--lr", "-3", "--quiet"), "learning rate"),
+    (("train", "--steps", "1", "--lr", "-3", "--quiet"), "argument --lr: must be a positive number"),
+    (("train", "--epochs", "0"), "argument --epochs: must be a positive number, got 0"),
+    (("train", "--epochs", "-1"), "argument --epochs: must be a positive number"),
+    (("train", "--epoch", "3"), "unrecognized arguments: --epoch 3"),  # no abbreviations
+    (("retrain", "--epochs", "0"), "argument --epochs: must be a positive number"),
+    (("train", "--checkpoint", "{tmp}/junk.npz/net.npz", "--steps", "1"), "cannot write a checkpoint"),
     (("feedback", "import", "{tmp}/missing.csv"), "no CSV file"),
     (("retrain", "--checkpoint", "{tmp}/net.npz", "--store", "{tmp}/empty.sqlite3"), "no saved drawings"),
 ])
 def test_errors_are_one_line(tmp_path, args, message):
     (tmp_path / "empty").mkdir()
     (tmp_path / "junk.npz").write_bytes(b"junk")
-    Network(seed=0).save(tmp_path / "net.npz")
+    save_network(Network(seed=0), tmp_path / "net.npz")
     result = run(*[a.format(tmp=tmp_path) for a in args], home=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
@@ -104,7 +110,7 @@ def test_feedback_list_export_import_and_retrain(tmp_path, mnist_dir, trained_ne
     result = run("feedback", "--store", other, "import", csv, home=tmp_path)
     assert result.returncode == 0 and "imported 0" in result.stdout and "3 already there" in result.stdout
     assert len(FeedbackStore(other)) == 3
-    ckpt = trained_net.save(tmp_path / "net.npz")
+    ckpt = save_network(trained_net, tmp_path / "net.npz")
     result = run("retrain", "--checkpoint", ckpt, "--store", store_path, "--epochs", "1", "--data-dir", mnist_dir,
                  home=tmp_path)
     assert result.returncode == 0, result.stderr

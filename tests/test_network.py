@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 from mnist_scratch import Network
-from mnist_scratch.checkpoint import CheckpointError
 from mnist_scratch.network import relu, relu_backward, softmax, softmax_cross_entropy
 
 
@@ -123,43 +122,6 @@ def test_bad_labels_are_named():
         net.loss_and_grads(x, np.array([0, 10]))
     with pytest.raises(ValueError, match="integer labels"):
         net.loss_and_grads(x, np.array([0.0, 1.0]))
-
-
-def test_save_load_round_trip_is_exact(tmp_path):
-    net = Network((784, 32, 16, 10), seed=5)
-    path = net.save(tmp_path / "net.npz", metadata={"note": "hello"})
-    back = Network.load(path)
-    assert back.sizes == net.sizes
-    np.testing.assert_array_equal(back.flat, net.flat)
-    with np.load(path, allow_pickle=False) as archive:  # plain arrays, no pickles
-        assert set(archive.files) == {"__meta__", "W1", "b1", "W2", "b2", "W3", "b3"}
-
-
-def test_loading_another_architecture_is_a_clear_error(tmp_path):
-    path = Network((784, 32, 10), seed=0).save(tmp_path / "small.npz")
-    with pytest.raises(CheckpointError, match="holds a 784-32-10 network, expected 784-64-10"):
-        Network.load(path, sizes=(784, 64, 10))
-    with pytest.raises(CheckpointError, match="W1 has shape"):
-        Network(seed=0).set_params_from(Network.load(path).params)
-
-
-@pytest.mark.parametrize("content", [b"", b"not a zip at all", b"PK\x03\x04broken"])
-def test_loading_a_non_checkpoint_is_a_clear_error(tmp_path, content):
-    path = tmp_path / "junk.npz"
-    path.write_bytes(content)
-    with pytest.raises(CheckpointError, match="is not a checkpoint"):
-        Network.load(path)
-
-
-def test_npz_without_metadata_is_rejected(tmp_path):
-    np.savez(tmp_path / "other.npz", W1=np.zeros((784, 64)))
-    with pytest.raises(CheckpointError, match="not an mnist_scratch checkpoint"):
-        Network.load(tmp_path / "other.npz")
-
-
-def test_missing_checkpoint(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no checkpoint"):
-        Network.load(tmp_path / "nothing.npz")
 
 
 def test_copy_is_independent():

@@ -7,7 +7,7 @@ import pytest
 
 from mnist_scratch import Network
 from mnist_scratch import optim
-from mnist_scratch.checkpoint import CheckpointError, load_checkpoint
+from mnist_scratch.checkpoint import CheckpointError, load_checkpoint, save_network
 from mnist_scratch.train import (RECIPES, TrainConfig, TrainingDiverged, accuracy, plan, read_history,
                                  train)
 
@@ -142,7 +142,7 @@ def test_resume_with_other_settings_or_architecture_fails(small, tmp_path):
               progress=False)
     with pytest.raises(CheckpointError, match="cannot resume into a 784-32-10 network"):
         train(Network((784, 32, 10), seed=0), x, y, config, checkpoint_path=path, resume=True, progress=False)
-    bare = Network(seed=0).save(tmp_path / "bare.npz")
+    bare = save_network(Network(seed=0), tmp_path / "bare.npz")
     with pytest.raises(CheckpointError, match="nothing to resume"):
         train(Network(seed=0), x, y, config, checkpoint_path=bare, resume=True, progress=False)
 
