@@ -69,7 +69,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .optim import OPTIMIZERS, SCHEDULES
+    from .optimizers import OPTIMIZERS, SCHEDULES
     from .train import RECIPES
 
     default = RECIPES["default"]
