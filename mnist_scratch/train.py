@@ -2,8 +2,9 @@
 
 A training checkpoint holds everything the loop's future depends on: the parameters, the
 optimizer state, the step (every batch and its distortions follow from the seed and the step, see
-:mod:`.batches`), the config, the history and a fingerprint of the training data. So training ``N + M`` steps in one run gives
-bit-identical parameters to training ``N``, saving, loading and training ``M`` more.
+:mod:`.batches`), the config, the history and a fingerprint of the training data. So training
+``N + M`` steps in one run gives bit-identical parameters to training ``N``, saving, loading and
+training ``M`` more.
 """
 from __future__ import annotations
 
