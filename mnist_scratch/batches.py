@@ -7,9 +7,9 @@ shifts from a generator seeded by ``(seed, s)``. Two things follow:
 
 * a resumed run sees exactly the batches an uninterrupted one would, and the checkpoint only
   needs the step (no generator state, no shuffle);
-* batches can be made ahead on a second thread while this one runs the network
+* batches can be made ahead on background threads while this one runs the network
   (:class:`Prefetcher`): the order they are made in cannot change them. NumPy releases Python's
-  lock inside its array loops, so the two threads really run on two cores.
+  lock inside its array loops, so the threads really run on both cores.
 
 Usage in the training loop::
 
@@ -21,8 +21,8 @@ Usage in the training loop::
 """
 from __future__ import annotations
 
-from collections import deque
 import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
@@ -33,7 +33,9 @@ from . import augment
 # What each seeded generator is for: the seed sequence is (seed, purpose, epoch or step).
 SHUFFLE, WARPS, STEP, BENDS = range(4)
 
-PREFETCH_WORKERS = 2  # making a batch costs more than a network step: two threads share it
+# Background threads making augmented batches: one costs ~0.8 ms of CPU against ~0.45 ms for a
+# network step (measured), so two threads share it while the loop runs the network.
+PREFETCH_WORKERS = 2
 
 Batch = tuple[np.ndarray, np.ndarray]  # xb (B, 784) float32 in [0, 1], yb (B,) int64
 
