@@ -39,7 +39,7 @@ class TrainConfig:
     lr: float = 3e-3                 # base learning rate
     schedule: str = "cosine"         # "constant", "cosine" or "linear" decay over the run
     batch_size: int | None = 128     # None: the full training set every step (classic gradient descent)
-    epochs: float = 40               # passes over the training set
+    epochs: float = 30               # passes over the training set
     steps: int | None = None         # total optimizer steps; overrides epochs
     weight_decay: float = 0.0        # L2 penalty on weights (not biases): adds wd * W to the gradient
     momentum: float = 0.9            # for "momentum"
