@@ -125,7 +125,14 @@ def run_torch(data, config: TrainConfig) -> dict:
     return {"seconds": seconds, "test": test, "val": val, "steps": step}
 
 
-RUNNERS = {"ours": run_ours, "torch": run_torch}
+def run_torch_one_thread(data, config: TrainConfig) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    return run_torch(data, config)
+
+
+RUNNERS = {"ours": run_ours, "torch": run_torch, "torch-1": run_torch_one_thread}
 
 
 def worker(args) -> None:
@@ -137,7 +144,7 @@ def worker(args) -> None:
         data = mnist(args.data_dir)
     config = dataclasses.replace(recipe(args.epochs), seed=args.seed)
     result = RUNNERS[args.worker](data, config)
-    if args.worker == "torch":
+    if args.worker.startswith("torch"):
         import torch
 
         result["threads"] = torch.get_num_threads()
@@ -149,6 +156,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=float, default=None, help="override the recipe's epochs")
     parser.add_argument("--quick", action="store_true", help="one seed, 3 epochs: checks that it runs")
+    parser.add_argument("--torch-one-thread", action="store_true",
+                        help="also run PyTorch limited to one thread (a row for reference, not the target)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--worker", choices=sorted(RUNNERS), help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
@@ -163,6 +172,8 @@ def main() -> None:
     import torch
 
     names = {"ours": "mnist_scratch (NumPy)", "torch": f"PyTorch {torch.__version__} eager CPU"}
+    if args.torch_one_thread:
+        names["torch-1"] = "PyTorch, one thread"
     config = recipe(args.epochs)
     print(f"recipe: {config}")
     results = {key: [] for key in names}
