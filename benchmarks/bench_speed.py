@@ -247,14 +247,14 @@ def under_load(args) -> None:
                         burner.terminate()
                         burner.wait()
                 times[(key, loaded)].append(result["per_epoch"] * epochs)
-                print(f"  repeat {rep + 1}: {name}, {'loaded' if loaded else 'quiet '}: "
+                print(f"  repeat {rep + 1}: {name}, {'loaded' if loaded else 'alone '}: "
                       f"{result['per_epoch'] * epochs:6.1f} s, test {100 * result['acc']:.2f} %", flush=True)
-    print(f"\n{'':42s} {'quiet s':>8s} {'loaded s':>9s} {'loaded / quiet':>15s}")
+    print(f"\n{'':42s} {'alone s':>8s} {'loaded s':>9s} {'loaded / alone':>15s}")
     for key, name in variants.items():
         quiet, loaded = (statistics.median(times[(key, flag)]) for flag in (False, True))
         print(f"{name:42s} {quiet:8.1f} {loaded:9.1f} {loaded / quiet:14.2f}x")
     quiet, loaded = (statistics.median(times[("recipe", flag)]) for flag in (False, True))
-    print(f"\ntarget: loaded <= 2.5 x quiet; measured {loaded / quiet:.2f} x")
+    print(f"\ntarget: loaded <= 2.5 x alone (on an otherwise quiet machine); measured {loaded / quiet:.2f} x")
 
 
 SECTIONS = {"plain": plain_epochs, "augment": augmentation, "load": under_load}
