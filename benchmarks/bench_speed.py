@@ -215,7 +215,10 @@ def augmentation(args) -> None:
     rng = np.random.default_rng(0)
     order = rng.permutation(len(y))
     steps = 429 if not args.quick else 100
-    reference = lambda step: random_affine(x[order[step * 128:(step + 1) * 128]], rng, config.augment_config)  # noqa: E731
+
+    def reference(step):
+        return random_affine(x[order[step * 128:(step + 1) * 128]], rng, config.augment_config)
+
     rows = [("reference: gather + random_affine", reference), ("fast path: Batches(step)", batches)]
     print(f"\naugmentation, {steps} batches of 128 ({config.augment_config}), one thread:")
     for _ in range(2):
@@ -239,7 +242,8 @@ def under_load(args) -> None:
     for rep in range(args.load_repeats):
         for key, name in variants.items():
             for loaded in (False, True):
-                burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 if loaded else 0)]
+                burn = [sys.executable, "-c", "while True: pass"]
+                burners = [subprocess.Popen(burn) for _ in range(2 if loaded else 0)]
                 try:
                     result = run_worker(key, epochs, rep, args.data_dir)
                 finally:

@@ -1,6 +1,4 @@
 """Augmentation: the reference sampling, the fast path against it, and the batches of a run."""
-import dataclasses
-
 import numpy as np
 import pytest
 from scipy import ndimage
