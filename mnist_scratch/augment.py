@@ -47,7 +47,7 @@ class AugmentConfig:
     max_rotate: float = 10.0    # degrees, uniform in [-max_rotate, max_rotate]
     min_scale: float = 0.9      # uniform scale factor in [min_scale, max_scale]
     max_scale: float = 1.1
-    elastic_alpha: float = 0.0  # pixels: strength of the elastic bend (Simard 2003); 0 = none
+    elastic_alpha: float = 1.5  # pixels: strength of the elastic bend (Simard 2003); 0 = none
     elastic_sigma: float = 4.0  # pixels: smoothness of the bend (Gaussian std of the field)
     thicken: float = 0.0        # fraction of digits drawn with a broader pen (3 x 3 dilation)
     bank_size: int = 256        # fast path: warps precomputed per epoch (more: slower, cache misses)
