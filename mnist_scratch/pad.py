@@ -617,9 +617,13 @@ class DigitPad:
             return self.store.running_accuracy(last=RUNNING_LAST)
         return _fallback_running_accuracy(self.store, RUNNING_LAST, self._learned_through)
 
-    def _refresh_accuracy(self) -> None:
+    def accuracy_text(self) -> str:
+        """The running-accuracy sentence the pad shows under its buttons."""
         ra = self.running_accuracy()
-        line = ra.text() if ra.recent_total else "Save a few drawings to see how often the network reads you right."
+        return ra.text() if ra.recent_total else "Save a few drawings to see how often the network reads you right."
+
+    def _refresh_accuracy(self) -> None:
+        line = self.accuracy_text()
         self.accuracy.value = (f"<div><b>Your drawings:</b> {html.escape(line)}</div>"
                                f'<div class="dp-muted">{html.escape(view.counts_text(self.store.counts()))}</div>')
         if self.last_report is not None:

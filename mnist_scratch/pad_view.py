@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-UNSURE_BELOW = 0.6  # below this top probability the pad says "not sure" instead of a digit
+UNSURE_BELOW = 0.75  # below this top probability the pad says "not sure" instead of a digit
 SALIENCY_FLOOR = 0.2  # |smoothed gradient| below this fraction of the largest is left out
 SALIENCY_SIGMA = 0.8  # Gaussian smoothing of the gradient, in pixels: regions, not speckle
 
