@@ -36,6 +36,7 @@ import ipywidgets as widgets
 import numpy as np
 from ipycanvas import Canvas, hold_canvas
 from ipyevents import Event
+from IPython.display import Javascript
 
 from . import pad_view as view
 from . import paths
@@ -208,7 +209,7 @@ class DigitPad:
         self.prediction.add_class("digitpad-prediction")
         self.bars = widgets.HTML()
         self.views = widgets.ToggleButtons(options=[(v, k) for k, v in VIEWS.items()], value="input",
-                                           style={"button_width": "90px"})
+                                           style={"button_width": "auto"})
         self.views.add_class("digitpad-views")
         self.views.observe(lambda _change: self._safe_redraw_view(), names="value")
         side = 28 * VIEW_SCALE
@@ -236,6 +237,7 @@ class DigitPad:
         self.report = widgets.HTML()
         self.report.add_class("digitpad-report")
         self.output = widgets.Output()
+        self._scroller = widgets.Output(layout=widgets.Layout(display="none"))
 
         column = functools.partial(widgets.VBox, layout=widgets.Layout(flex="0 0 auto"))
         draw_col = column([self.canvas, widgets.HBox([self.undo_stroke_button, self.clear_button, self.brush])])
@@ -247,11 +249,22 @@ class DigitPad:
                               layout=widgets.Layout(flex_flow="row wrap"))
         self.widget = widgets.VBox([widgets.HTML(view.PAD_CSS), self.message, self.mode_toggle, row, actions,
                                     self.label_box, self.status, self.progress, self.accuracy, self.report,
-                                    self.output])
+                                    self.output, self._scroller])
         self.widget.add_class("digitpad")
+        self._dom_id = f"digitpad-{id(self):x}"
+        self.widget.add_class(self._dom_id)
+        self._scroll_into_view()
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
+
+    def _scroll_into_view(self) -> None:
+        """Show the pad once it is on the page: after Run All the notebook has scrolled to its last
+        cell. A one-off script output inside the pad scrolls the pad's cell into view when the
+        output is rendered (JupyterLab and Notebook 7 run script outputs of the running session)."""
+        script = ("const pad = document.querySelector('.%s');"
+                  "if (pad) { setTimeout(() => pad.scrollIntoView({block: 'start'}), 50); }" % self._dom_id)
+        self._scroller.append_display_data(Javascript(script))
 
     def _load_default_net(self):
         where = html.escape(str(self.checkpoint_path))
@@ -514,7 +527,7 @@ class DigitPad:
             self.view_image.value = view.png_bytes(view.input_panel_rgb(self.x28, VIEW_SCALE))
             self.view_caption.value = ('<span class="dp-muted">' + (
                 "What the network receives: 28 × 28 pixels, your digit scaled into the middle 20 × 20 box."
-                if self.x28 is not None else "Empty: the 28 × 28 cells the network will see. Draw on the left.")
+                if self.x28 is not None else "Empty: the 28 × 28 cells the network will see. Draw on the canvas.")
                 + ("" if shown == "input" or self.x28 is None else " (Draw something to see this view.)")
                 + "</span>")
 

@@ -43,7 +43,7 @@ PAD_CSS = """<style>
 .digitpad .dp-sure { text-align: center; color: var(--jp-ui-font-color2); height: 20px; }
 .digitpad .dp-bar { display: flex; align-items: center; gap: 6px; height: 20px;
   font-family: var(--jp-code-font-family); font-size: 12px; }
-.digitpad .dp-track { width: 130px; height: 12px; background: var(--jp-layout-color3);
+.digitpad .dp-track { width: 130px; height: 12px; background: var(--jp-layout-color2);
   border-radius: 2px; overflow: hidden; }
 .digitpad .dp-fill { height: 100%; background: var(--jp-brand-color3); }
 .digitpad .dp-top .dp-fill { background: var(--jp-brand-color1); }
