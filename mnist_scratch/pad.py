@@ -221,8 +221,8 @@ class DigitPad:
         self.hidden_push_title = widgets.HTML()
         self.hidden_box = widgets.HBox([
             widgets.VBox([widgets.HTML("<b>activations</b>"), self.hidden_act]),
-            widgets.VBox([self.hidden_push_title, self.hidden_push])],
-            layout=widgets.Layout(display="none", gap="12px"))
+            widgets.VBox([self.hidden_push_title, self.hidden_push], layout=widgets.Layout(margin="0 0 0 12px"))],
+            layout=widgets.Layout(display="none"))
         self.hidden_box.add_class("digitpad-hidden")
         self.view_caption = widgets.HTML(layout=widgets.Layout(width=f"{side}px"))
 
@@ -583,7 +583,7 @@ class DigitPad:
         confidence = None if self.proba is None else float(np.max(self.proba))
         if self.mode == "grid":
             record_id = self.store.add(image, label, predicted=predicted, confidence=confidence,
-                                       source=GRID_SOURCE)
+                                       source=GRID_SOURCE, canvas_size=None)  # no strokes, no canvas
         else:
             record_id = self.store.add(image, label, strokes=[list(s) for s in self.strokes],
                                        predicted=predicted, confidence=confidence, source=SOURCE,
