@@ -60,7 +60,7 @@ PAD_CSS = """<style>
 .digitpad .dp-swatch { display: inline-block; width: 12px; height: 12px; vertical-align: middle;
   margin-right: 4px; border: 1px solid var(--jp-border-color1); }
 .digitpad .digitpad-status { min-height: 20px; }
-.digitpad .widget-html-content, .digitpad .widget-label { white-space: normal; }
+.digitpad .widget-html-content, .digitpad .widget-label { white-space: normal; line-height: 1.45; }
 .digitpad canvas { cursor: crosshair; touch-action: none; }
 </style>"""
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import re
@@ -357,3 +356,96 @@ def test_notebook7_wide_layout_grid_mode_and_hidden_units(browser_setup, trained
             assert "Error" not in pad.inner_text(), pad.inner_text()
         except Exception as exc:  # noqa: BLE001
             _fail_with_screenshot(page, tmp_path, log, exc)
+
+
+# ---------------------------------------------------------------- screenshots for the README
+FOUR = [[(95, 60), (85, 170), (205, 170)], [(175, 70), (172, 240)]]
+
+
+def _small_png(path: Path, colours: int = 96) -> None:
+    """Re-save a screenshot as a palette PNG (a few tens of KB instead of a few hundred)."""
+    from PIL import Image
+
+    Image.open(path).convert("RGB").quantize(colors=colours).save(path, optimize=True)
+
+
+def take_screenshots(out: Path, net) -> list[Path]:
+    """Screenshots of the pad from real JupyterLab + Chromium: light and dark, wide and 1024 px,
+    grid mode, the hidden units and the saliency map. Returns the PNG paths."""
+    mnist_dir = _mnist_dir_or_none()
+    reason = _skip_reason(mnist_dir)
+    if reason:
+        raise SystemExit(f"cannot take screenshots: {reason}")
+    out.mkdir(parents=True, exist_ok=True)
+    shots = []
+
+    def shot(target, name: str) -> None:
+        path = out / f"{name}.png"
+        target.screenshot(path=path)
+        _small_png(path)
+        shots.append(path)
+
+    with tempfile.TemporaryDirectory(prefix="pad_screenshots_") as tmp:
+        tmp = Path(tmp)
+        home = _home_with_checkpoint(tmp, net)
+        with jupyter_server("lab", tmp, home, mnist_dir) as (url, _log), \
+                sync_api().sync_playwright() as p, browser_page(p, 1400, 950) as page:
+            expect = sync_api().expect
+            pad = open_and_run_all(page, url)
+            page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
+            canvas = pad.locator(".digitpad-canvas")
+            draw(page, canvas, SEVEN)
+            expect(pad.locator(".dp-digit")).to_have_text(re.compile(r"^(\d|not sure)$"))
+            shot(pad, "pad_light_wide")
+            pad.get_by_text("Saliency").click()
+            expect(pad.locator(".digitpad-view")).to_be_visible()
+            page.wait_for_timeout(500)  # the image is replaced in place: give it a frame
+            shot(pad, "pad_saliency")
+            pad.get_by_text("Hidden units").click()
+            expect(pad.locator(".digitpad-hidden")).to_be_visible()
+            page.wait_for_timeout(500)
+            shot(pad, "pad_hidden_units")
+            page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', "
+                          "{theme: 'JupyterLab Dark'})")
+            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+            pad.get_by_text("Network input").click()
+            page.wait_for_timeout(800)
+            shot(pad, "pad_dark_wide")
+            page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', "
+                          "{theme: 'JupyterLab Light'})")
+            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
+            pad.get_by_text("28 × 28 grid").click()
+            expect(pad.locator(".dp-digit")).to_have_text("Draw a digit")
+            for stroke in FOUR:
+                draw(page, canvas, stroke)
+            expect(pad.locator(".dp-digit")).to_have_text(re.compile(r"^(\d|not sure)$"))
+            page.wait_for_timeout(500)
+            shot(pad, "pad_grid")
+            page.set_viewport_size({"width": 1024, "height": 768})
+            page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:activate')")
+            pad.get_by_text("Pen").click()
+            draw(page, canvas, SEVEN)
+            expect(pad.locator(".dp-digit")).to_have_text(re.compile(r"^(\d|not sure)$"))
+            canvas.evaluate("el => el.closest('.digitpad').scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(800)
+            shot(page, "pad_1024")
+    return shots
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--screenshots", type=Path, required=True, metavar="DIR",
+                        help="write the pad's screenshots (PNG) into this folder")
+    parser.add_argument("--checkpoint", type=Path, default=paths.default_checkpoint(),
+                        help="network to show (default: the trained default checkpoint)")
+    args = parser.parse_args(argv)
+    from mnist_scratch.network import Network
+
+    if not args.checkpoint.is_file():
+        raise SystemExit(f"no network at {args.checkpoint}: train one first (python -m mnist_scratch train)")
+    for path in take_screenshots(args.screenshots, Network.load(args.checkpoint)):
+        print(f"{path}  {path.stat().st_size // 1024} KiB")
+
+
+if __name__ == "__main__":
+    main()
