@@ -40,7 +40,7 @@ from IPython.display import Javascript
 
 from . import pad_view as view
 from . import paths
-from .network import Network
+from .checkpoint import load_network
 from .preprocess import EmptyDrawingError, preprocess
 from .store import FeedbackStore
 from .strokes import rasterize_strokes
@@ -275,7 +275,7 @@ class DigitPad:
                 "and save labelled digits.")
             return None
         try:
-            return Network.load(self.checkpoint_path)
+            return load_network(self.checkpoint_path)
         except Exception:  # noqa: BLE001 - show a broken checkpoint instead of failing the cell
             self.output.append_stderr(traceback.format_exc())
             self.message.value = (f"<b>Could not load</b> <code>{where}</code> (details below). "

@@ -232,12 +232,7 @@ def hidden_units(net, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 
 def _activations(net, x: np.ndarray) -> list[np.ndarray]:
     """``[x, a1, ..., p]`` for a batch ``x`` (N, 784)."""
-    if hasattr(net, "activations"):
-        return net.activations(x)
-    # TEMPORARY, until the core rewrite (Network.activations) is on main.
-    from .network import softmax
-    logits, acts = net.forward(x)
-    return [*acts, softmax(logits)]
+    return net.activations(x)
 
 
 def hidden_grid_rgb(values: np.ndarray, signed: bool, cell: int = 22, gap: int = 2) -> np.ndarray:

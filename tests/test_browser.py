@@ -36,6 +36,7 @@ from urllib.parse import urlparse
 import pytest
 
 from mnist_scratch import paths
+from mnist_scratch.checkpoint import load_network, save_network
 from mnist_scratch.store import FeedbackStore
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -225,7 +226,7 @@ def _digit(pad) -> str:
 
 def _home_with_checkpoint(folder: Path, net) -> Path:
     home = folder / "home"
-    net.save(home / "checkpoints" / "mnist_mlp.npz")
+    save_network(net, home / "checkpoints" / "mnist_mlp.npz")
     return home
 
 
@@ -439,11 +440,9 @@ def main(argv=None) -> None:
     parser.add_argument("--checkpoint", type=Path, default=paths.default_checkpoint(),
                         help="network to show (default: the trained default checkpoint)")
     args = parser.parse_args(argv)
-    from mnist_scratch.network import Network
-
     if not args.checkpoint.is_file():
         raise SystemExit(f"no network at {args.checkpoint}: train one first (python -m mnist_scratch train)")
-    for path in take_screenshots(args.screenshots, Network.load(args.checkpoint)):
+    for path in take_screenshots(args.screenshots, load_network(args.checkpoint)):
         print(f"{path}  {path.stat().st_size // 1024} KiB")
 
 

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from mnist_scratch import pad_view as view
+from mnist_scratch.checkpoint import load_network, save_network
 from mnist_scratch.network import Network
 from mnist_scratch.pad import GRID_SOURCE, DigitPad, strokes_to_input
 from mnist_scratch.pad_replay import RECORDED_SEVEN, plot_pad_snapshot
@@ -500,7 +501,7 @@ def test_without_a_checkpoint_the_pad_says_train_first(store, tmp_path):
 
 
 def test_loads_the_checkpoint_it_is_given(trained_net, store, tmp_path):
-    path = trained_net.save(tmp_path / "net.npz")
+    path = save_network(trained_net, tmp_path / "net.npz")
     pad = DigitPad(store=store, checkpoint_path=path)
     assert pad.message.value == ""
     draw(pad, SEVEN)
@@ -563,7 +564,7 @@ def test_retrain_runs_in_the_background_and_the_pad_stays_usable(trained_net, st
     right = sum(r.predicted == r.label for r in store.records())  # the guesses recorded before the labels
     assert f"last 4: {right} of 4 right ({100 * right / 4:.0f} %)" in pad.report.value and "since: no drawings yet" in pad.report.value
     assert "saved as net.npz" in pad.report.value and str(tmp_path) in pad.report.value
-    saved = Network.load(tmp_path / "ckpt" / "net.npz")
+    saved = load_network(tmp_path / "ckpt" / "net.npz")
     np.testing.assert_allclose(saved.params["W1"], pad.net.params["W1"])
 
 
