@@ -145,7 +145,8 @@ class DigitPad:
         self._last_predict = -np.inf
         # The retrain thread swaps the weights in, and predicts, under this lock.
         self._net_lock = threading.RLock()
-        self._retrain_thread: threading.Thread | None = None
+        self._retrain_thread: threading.Thread | None = None  # the latest retrain's thread
+        self._training = False  # True from Retrain until the thread has restored the buttons
         self._learned_through = 0  # the newest store id the last retrain learned from
         self._before_retrain = None  # running accuracy when the last retrain started
         self._build_widgets()
@@ -646,7 +647,7 @@ class DigitPad:
     @property
     def retraining(self) -> bool:
         """True while a retrain runs in the background."""
-        return self._retrain_thread is not None and self._retrain_thread.is_alive()
+        return self._training
 
     @_shows_errors
     def click_retrain(self) -> None:
@@ -672,6 +673,7 @@ class DigitPad:
         self.status.value = f"Retraining on {len(records)} drawings... you can keep drawing meanwhile."
         with self._net_lock:
             copy = self.net.copy()
+        self._training = True
         self._retrain_thread = threading.Thread(target=self._retrain_worker, args=(copy, newest),
                                                 name="digitpad-retrain", daemon=True)
         self._retrain_thread.start()
@@ -679,30 +681,33 @@ class DigitPad:
 
     def wait_for_retrain(self, timeout: float | None = None) -> bool:
         """Block until the background retrain (if any) finishes; True if none is running now."""
-        thread = self._retrain_thread  # the worker sets the attribute to None when it ends
-        if thread is not None:
-            thread.join(timeout)
+        if self._retrain_thread is not None:
+            self._retrain_thread.join(timeout)
         return not self.retraining
 
-    @_shows_errors
     def _retrain_worker(self, net_copy, newest_id: int) -> None:
-        from .retrain import retrain_on_feedback  # loads MNIST code only when asked
-
+        """The background thread: retrain, then always give the pad back its buttons."""
         try:
-            report = retrain_on_feedback(net_copy, self.store, progress=self._on_progress,
-                                         checkpoint_path=self.checkpoint_path, **self.retrain_options)
-            with self._net_lock:
-                for name, array in self.net.params.items():
-                    array[...] = net_copy.params[name]
-            self._learned_through = newest_id
-            self.last_report = report
-            self._refresh_accuracy()
-            self.status.value = "Retrained: the network now knows your drawings (see below). Try it again."
-            self._predict(force=True)
+            self._retrain(net_copy, newest_id)
         finally:
             self.progress.layout.display = "none"
-            self._retrain_thread = None
+            self._training = False
             self._refresh_buttons()
+
+    @_shows_errors
+    def _retrain(self, net_copy, newest_id: int) -> None:
+        from .retrain import retrain_on_feedback  # loads MNIST code only when asked
+
+        report = retrain_on_feedback(net_copy, self.store, progress=self._on_progress,
+                                     checkpoint_path=self.checkpoint_path, **self.retrain_options)
+        with self._net_lock:
+            for name, array in self.net.params.items():
+                array[...] = net_copy.params[name]
+        self._learned_through = newest_id
+        self.last_report = report
+        self._refresh_accuracy()
+        self.status.value = "Retrained: the network now knows your drawings (see below). Try it again."
+        self._predict(force=True)
 
     def _on_progress(self, done: int, total: int) -> None:
         total = max(int(total), 1)

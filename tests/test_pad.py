@@ -598,7 +598,7 @@ def test_a_failing_retrain_is_shown_and_the_pad_recovers(trained_net, store, tmp
     pad.click_correct()
     pad.click_retrain()
     assert pad.wait_for_retrain(60)
-    assert pad.status.value == "Error in _retrain_worker: RuntimeError: MNIST is not available (details below)"
+    assert pad.status.value == "Error in _retrain: RuntimeError: MNIST is not available (details below)"
     assert pad.progress.layout.display == "none" and not pad.retrain_button.disabled
     assert pad.last_report is None
 
