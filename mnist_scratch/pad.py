@@ -13,7 +13,8 @@ a test (or notebook 05) can drive the handlers directly::
     pad.click_wrong(); pad.click_label(1)   # saved, canvas cleared
     pad.click_retrain(); pad.wait_for_retrain()   # training runs in a background thread
 
-Every public handler catches its own errors and shows the traceback in ``pad.output`` (an
+Saving, undo, the honest running accuracy and the background retrain are in
+:mod:`mnist_scratch.pad_feedback` (a mixin of ``DigitPad``). Every public handler catches its own errors and shows the traceback in ``pad.output`` (an
 ``Output`` widget inside the pad), so nothing is lost and the kernel's comm keeps working.
 
 DOM classes (for browser tests): ``digitpad`` (root), ``digitpad-canvas``, ``digitpad-prediction``
@@ -40,16 +41,14 @@ from IPython.display import Javascript
 
 from . import pad_view as view
 from . import paths
+from .pad_feedback import FeedbackActions, shows_errors
 from .checkpoint import load_network
 from .preprocess import EmptyDrawingError, preprocess
 from .store import FeedbackStore
 from .strokes import rasterize_strokes
 
 RASTER_SIZE = 112  # strokes are rasterised at this resolution for prediction
-SOURCE = "drawing_pad"  # the store's source for pen drawings
-GRID_SOURCE = "drawing_pad_grid"  # ... and for digits painted cell by cell
 VIEW_SCALE = 10  # the 28 x 28 views are shown 280 x 280 px
-RUNNING_LAST = 20  # the running accuracy covers this many recent drawings
 INK, PAPER, GUIDE = "#111111", "#ffffff", "#c8c8c8"
 MODES = {"pen": "Pen", "grid": "28 × 28 grid"}
 VIEWS = {"input": "Network input", "saliency": "Saliency", "hidden": "Hidden units"}
@@ -71,27 +70,7 @@ def strokes_to_input(strokes, canvas_size: int = 280, brush_width: float = 18.0)
         return None
 
 
-def _shows_errors(method):
-    """Wrap a handler so that an exception is shown in the pad's Output widget, not raised.
-
-    A traceback identical to the one shown last is not appended again (a broken network would
-    otherwise add one per mouse move); the status line names every error.
-    """
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - a widget callback must never raise
-            details = traceback.format_exc()
-            if details != self._last_traceback:
-                self.output.append_stderr(details)
-                self._last_traceback = details
-            self.status.value = f"Error in {method.__name__}: {type(exc).__name__}: {exc} (details below)"
-            return None
-    return wrapper
-
-
-class DigitPad:
+class DigitPad(FeedbackActions):
     """Draw a digit, see the network's prediction live, save corrections, retrain.
 
     Parameters
@@ -333,7 +312,7 @@ class DigitPad:
         self.canvas.fill_styled_rects(cells[:, 1] * self._cell + 0.5, cells[:, 0] * self._cell + 0.5,
                                       self._cell - 1, self._cell - 1, color=np.repeat(grey[:, None], 3, 1))
 
-    @_shows_errors
+    @shows_errors
     def set_mode(self, mode: str) -> None:
         """Switch between "pen" (strokes) and "grid" (paint the 28 x 28 cells); clears the drawing."""
         if mode not in MODES:
@@ -346,7 +325,7 @@ class DigitPad:
                              "what the network receives." if mode == "grid" else "")
 
     # ------------------------------------------------------------ pointer events
-    @_shows_errors
+    @shows_errors
     def on_mouse_down(self, x: float, y: float) -> None:
         """Start a stroke at canvas pixel (x, y)."""
         if self._drawing:  # a lost mouse-up (released outside): end that stroke first
@@ -367,7 +346,7 @@ class DigitPad:
                 self.canvas.fill_circle(x, y, self.brush_width / 2)
         self._predict(force=False)
 
-    @_shows_errors
+    @shows_errors
     def on_mouse_move(self, x: float, y: float) -> None:
         """Extend the current stroke (ignored when no button is held)."""
         if not self._drawing:
@@ -375,7 +354,7 @@ class DigitPad:
         self._extend(x, y)
         self._predict(force=False)
 
-    @_shows_errors
+    @shows_errors
     def on_mouse_up(self, x: float, y: float) -> None:
         """End the stroke and always predict, so the throttle never drops the final answer."""
         if not self._drawing:
@@ -383,7 +362,7 @@ class DigitPad:
         self._extend(x, y)
         self._end_stroke()
 
-    @_shows_errors
+    @shows_errors
     def on_mouse_out(self, x: float, y: float) -> None:
         """The pointer left the canvas: end the stroke here, but keep drawing if it comes back
         with the button still held (see :meth:`on_mouse_enter`)."""
@@ -393,7 +372,7 @@ class DigitPad:
         self._end_stroke()
         self._left_while_drawing = True
 
-    @_shows_errors
+    @shows_errors
     def on_mouse_enter(self, x: float, y: float, buttons: int) -> None:
         """The pointer came back in; ``buttons`` is the DOM bitmask (1: primary button held)."""
         if self._left_while_drawing and int(buttons) & 1:
@@ -404,18 +383,18 @@ class DigitPad:
         if event.get("type") == "mouseenter":
             self.on_mouse_enter(event.get("relativeX", 0), event.get("relativeY", 0), event.get("buttons", 0))
 
-    @_shows_errors
+    @shows_errors
     def on_touch_start(self, touches) -> None:
         """Touch start: ``touches`` is a list of (x, y); the first finger draws."""
         if touches:
             self.on_mouse_down(*touches[0])
 
-    @_shows_errors
+    @shows_errors
     def on_touch_move(self, touches) -> None:
         if touches:
             self.on_mouse_move(*touches[0])
 
-    @_shows_errors
+    @shows_errors
     def on_touch_end(self, touches) -> None:
         if not self._drawing:
             return
@@ -445,13 +424,13 @@ class DigitPad:
         self._predict(force=True)
 
     # ------------------------------------------------------------ clear and undo stroke
-    @_shows_errors
+    @shows_errors
     def click_clear(self) -> None:
         """Erase the drawing and the prediction."""
         self._clear()
         self.status.value = ""
 
-    @_shows_errors
+    @shows_errors
     def click_undo_stroke(self) -> None:
         """Take back the last stroke (pen) or the last painted line of cells (grid)."""
         if self.mode == "grid":
@@ -532,7 +511,7 @@ class DigitPad:
                 + ("" if shown == "input" or self.x28 is None else " (Draw something to see this view.)")
                 + "</span>")
 
-    @_shows_errors
+    @shows_errors
     def _safe_redraw_view(self) -> None:
         self._redraw_view()
 
@@ -548,203 +527,3 @@ class DigitPad:
         self.clear_button.disabled = not (self.strokes or self.grid.any())
         self.undo_button.disabled = training or not self.saved_ids
         self.retrain_button.disabled = training or self.net is None
-
-    # ------------------------------------------------------------ feedback
-    @_shows_errors
-    def click_correct(self) -> None:
-        """Save the drawing with the predicted label, then clear. Does nothing without a drawing
-        (e.g. the second click of a double click), so the last message stays."""
-        if self.x28 is None:
-            return
-        if self.proba is None:
-            self.status.value = "No prediction to confirm (no network): use Wrong and pick the digit."
-            return
-        self._save(int(np.argmax(self.proba)))
-
-    @_shows_errors
-    def click_wrong(self) -> None:
-        """Reveal the ten digit buttons to pick the right label."""
-        if self.x28 is None:
-            return
-        self.label_box.layout.display = "flex"
-        self.status.value = "Which digit did you draw? Click it below."
-
-    @_shows_errors
-    def click_label(self, digit: int) -> None:
-        """Save the drawing with label ``digit`` (0-9), then clear."""
-        if self.x28 is None:
-            return
-        if int(digit) != digit or not 0 <= digit <= 9:
-            raise ValueError(f"label must be a digit 0-9, got {digit!r}")
-        self._save(int(digit))
-
-    def _save(self, label: int) -> None:
-        image = np.rint(self.x28 * 255).astype(np.uint8)  # (28, 28) uint8
-        predicted = None if self.proba is None else int(np.argmax(self.proba))
-        confidence = None if self.proba is None else float(np.max(self.proba))
-        if self.mode == "grid":
-            record_id = self.store.add(image, label, predicted=predicted, confidence=confidence,
-                                       source=GRID_SOURCE, canvas_size=None)  # no strokes, no canvas
-        else:
-            record_id = self.store.add(image, label, strokes=[list(s) for s in self.strokes],
-                                       predicted=predicted, confidence=confidence, source=SOURCE,
-                                       canvas_size=(self.canvas_size, self.canvas_size))
-        self.saved_ids.append(record_id)
-        self._clear()
-        self._refresh_accuracy()
-        verdict = "" if predicted is None else (" (the network got it right)" if predicted == label
-                                                else f" (the network said {predicted})")
-        self.status.value = f"Saved drawing #{record_id} as {label}{verdict}. Draw the next one."
-
-    @_shows_errors
-    def click_undo(self) -> None:
-        """Retract the newest drawing this pad saved.
-
-        Only this pad's own saves are undone: with two notebooks open on one store, the other
-        notebook's newest drawing is not this user's "last save". A save already retracted
-        elsewhere is skipped. If the last retrain learned from the drawing, the status says so:
-        the network keeps what it learned until the next retrain (which leaves the drawing out).
-        """
-        if self.retraining:
-            return
-        removed = None
-        while removed is None and self.saved_ids:
-            record_id = self.saved_ids.pop()
-            try:
-                removed = self.store.retract(record_id, reason="undo")
-            except ValueError:  # already retracted elsewhere, or no longer in the file
-                continue
-        self._refresh_accuracy()
-        self._refresh_buttons()
-        if removed is None:
-            self.status.value = "Nothing to undo."
-        elif removed.id <= self._learned_through:
-            self.status.value = (f"Removed drawing #{removed.id} (saved as {removed.label}). The network "
-                                 "already learned from it in the last retrain; the next Retrain leaves it out.")
-        else:
-            self.status.value = f"Removed drawing #{removed.id} (saved as {removed.label})."
-
-    # ------------------------------------------------------------ running accuracy and counts
-    def running_accuracy(self):
-        """The store's honest running accuracy: predictions recorded before each label was given."""
-        if hasattr(self.store, "running_accuracy"):
-            return self.store.running_accuracy(last=RUNNING_LAST)
-        return _fallback_running_accuracy(self.store, RUNNING_LAST, self._learned_through)
-
-    def accuracy_text(self) -> str:
-        """The running-accuracy sentence the pad shows under its buttons."""
-        ra = self.running_accuracy()
-        return ra.text() if ra.recent_total else "Save a few drawings to see how often the network reads you right."
-
-    def _refresh_accuracy(self) -> None:
-        line = self.accuracy_text()
-        self.accuracy.value = (f"<div><b>Your drawings:</b> {html.escape(line)}</div>"
-                               f'<div class="dp-muted">{html.escape(view.counts_text(self.store.counts()))}</div>')
-        if self.last_report is not None:
-            self._show_report()
-
-    # ------------------------------------------------------------ retraining
-    @property
-    def retraining(self) -> bool:
-        """True while a retrain runs in the background."""
-        return self._training
-
-    @_shows_errors
-    def click_retrain(self) -> None:
-        """Fine-tune the network on the saved drawings plus MNIST replay, in a background thread.
-
-        The pad stays usable meanwhile (drawing and saving work; Retrain and Undo last save are
-        disabled); a progress bar follows the steps and disappears at the end. The network is
-        trained as a copy and its weights are swapped in at the end, so predictions never see
-        half-updated weights.
-        """
-        if self.retraining:
-            return
-        if self.net is None:
-            self.status.value = "No network to retrain: train one first (python -m mnist_scratch train)."
-            return
-        records = self.store.records()
-        if not records:
-            self.status.value = "Nothing to retrain on: save some drawings first."
-            return
-        self._before_retrain = self.running_accuracy()
-        newest = max(r.id for r in records)
-        self.progress.value, self.progress.max, self.progress.layout.display = 0, 1, "flex"
-        self.status.value = f"Retraining on {len(records)} drawings... you can keep drawing meanwhile."
-        with self._net_lock:
-            copy = self.net.copy()
-        self._training = True
-        self._retrain_thread = threading.Thread(target=self._retrain_worker, args=(copy, newest),
-                                                name="digitpad-retrain", daemon=True)
-        self._retrain_thread.start()
-        self._refresh_buttons()
-
-    def wait_for_retrain(self, timeout: float | None = None) -> bool:
-        """Block until the background retrain (if any) finishes; True if none is running now."""
-        if self._retrain_thread is not None:
-            self._retrain_thread.join(timeout)
-        return not self.retraining
-
-    def _retrain_worker(self, net_copy, newest_id: int) -> None:
-        """The background thread: retrain, then always give the pad back its buttons."""
-        try:
-            self._retrain(net_copy, newest_id)
-        finally:
-            self.progress.layout.display = "none"
-            self._training = False
-            self._refresh_buttons()
-
-    @_shows_errors
-    def _retrain(self, net_copy, newest_id: int) -> None:
-        from .retrain import retrain_on_feedback  # loads MNIST code only when asked
-
-        report = retrain_on_feedback(net_copy, self.store, progress=self._on_progress,
-                                     checkpoint_path=self.checkpoint_path, **self.retrain_options)
-        with self._net_lock:
-            for name, array in self.net.params.items():
-                array[...] = net_copy.params[name]
-        self._learned_through = newest_id
-        self.last_report = report
-        self._refresh_accuracy()
-        self.status.value = "Retrained: the network now knows your drawings (see below). Try it again."
-        self._predict(force=True)
-
-    def _on_progress(self, done: int, total: int) -> None:
-        total = max(int(total), 1)
-        if self.progress.max != total:
-            self.progress.max = total
-        if int(done) * 50 // total != self.progress.value * 50 // total or int(done) >= total:
-            self.progress.value = min(int(done), total)  # about 50 updates per run, not one per step
-
-    def _show_report(self) -> None:
-        r = self.last_report
-        before = self._before_retrain
-        after = self.running_accuracy()
-        saved = "not saved" if r.checkpoint_path is None else (
-            f"saved as {Path(r.checkpoint_path).name}"
-            + (f", previous kept as {Path(r.backup_path).name}" if getattr(r, "backup_path", None) else "")
-            + f" in {Path(r.checkpoint_path).parent}")
-        details = (f"Fine-tuned on {r.n_user} drawings + {r.n_replay} MNIST replay digits in {r.seconds:.1f} s; "
-                   f"{saved}.")
-        self.report.value = view.report_html(
-            r.before_mnist_acc, r.after_mnist_acc,
-            f"last {before.recent_total}: {view.honest_fraction(before.recent_correct, before.recent_total)}",
-            f"since: {view.honest_fraction(after.since_retrain_correct, after.since_retrain_total)}",
-            details)
-
-
-class _FallbackRunningAccuracy:
-    """TEMPORARY stand-in for ``store.RunningAccuracy`` until the retrain helper's query is on main."""
-
-    def __init__(self, recent, since):
-        self.recent_total, self.recent_correct = len(recent), sum(r.predicted == r.label for r in recent)
-        self.since_retrain_total, self.since_retrain_correct = len(since), sum(r.predicted == r.label for r in since)
-
-    def text(self) -> str:
-        return (f"of your last {self.recent_total} drawings the network got {self.recent_correct} right; "
-                f"since the last retrain, {self.since_retrain_correct} of {self.since_retrain_total}")
-
-
-def _fallback_running_accuracy(store, last: int, learned_through: int) -> _FallbackRunningAccuracy:
-    rated = [r for r in store.records() if r.predicted is not None]
-    return _FallbackRunningAccuracy(rated[-last:], [r for r in rated if r.id > learned_through])

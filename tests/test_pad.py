@@ -12,7 +12,8 @@ from PIL import Image
 from mnist_scratch import pad_view as view
 from mnist_scratch.checkpoint import load_network, save_network
 from mnist_scratch.network import Network
-from mnist_scratch.pad import GRID_SOURCE, DigitPad, strokes_to_input
+from mnist_scratch.pad import DigitPad, strokes_to_input
+from mnist_scratch.pad_feedback import GRID_SOURCE
 from mnist_scratch.pad_replay import RECORDED_SEVEN, plot_pad_snapshot
 from mnist_scratch.store import FeedbackStore
 
