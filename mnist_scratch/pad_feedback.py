@@ -200,10 +200,21 @@ class FeedbackActions:
             for name, array in self.net.params.items():
                 array[...] = net_copy.params[name]
         self._learned_through = newest_id
+        self._ensure_retrain_mark(newest_id, report.n_user)
         self.last_report = report
         self._refresh_accuracy()
         self.status.value = "Retrained: the network now knows your drawings (see below). Try it again."
         self._predict(force=True)
+
+    def _ensure_retrain_mark(self, newest_id: int, n_drawings: int) -> None:
+        """Make sure the store knows the network has learned the drawings up to ``newest_id``
+        (``retrain_on_feedback`` records it; this covers a retrain function that does not), so
+        "since the last retrain" counts only drawings the network has not learned from."""
+        if not hasattr(self.store, "mark_retrain"):
+            return  # a store without retrain marks: the pad's stand-in counts from _learned_through
+        marks = self.store.retrains()
+        if not marks or marks[-1].last_drawing_id < newest_id:
+            self.store.mark_retrain(last_drawing_id=newest_id, n_drawings=n_drawings)
 
     def _on_progress(self, done: int, total: int) -> None:
         total = max(int(total), 1)
