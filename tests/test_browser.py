@@ -57,6 +57,7 @@ KERNEL_IDLE = """() => {
     const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
     return Boolean(k) && k.status === 'idle';
 }"""
+NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 # Elements inside the pad that scroll or clip: [description, how much is hidden] for each.
 CLIPPED = """(root) => {
     const out = [];
@@ -210,8 +211,12 @@ def draw(page, canvas, points, size: int = 280, outside_after: int | None = None
     for i, xy in enumerate(to_view[1:], start=1):
         page.mouse.move(*xy, steps=15)
         if i == outside_after:
+            # Chromium delivers mouse moves once per frame, merged: let a frame pass outside, or
+            # out-and-back can merge into one move that never leaves the canvas.
             page.mouse.move(box["x"] + box["width"] + 30, xy[1], steps=5)
+            page.evaluate(NEXT_FRAMES)
             page.mouse.move(*xy, steps=5)
+            page.evaluate(NEXT_FRAMES)
     page.mouse.up()
 
 

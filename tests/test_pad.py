@@ -624,3 +624,13 @@ def test_retrain_without_a_network_says_so(store, tmp_path):
     pad.click_retrain()
     assert "No network to retrain" in pad.status.value
     assert_no_errors(pad)
+
+
+def test_the_pad_scrolls_itself_into_view_once_shown(pad):
+    """After Run All the notebook shows its last cell; a script output inside the pad brings the pad
+    back into view when the browser renders it (checked for real in test_browser.py)."""
+    (out,) = pad._scroller.outputs
+    script = out["data"]["application/javascript"]
+    (own_class,) = [c for c in pad.widget._dom_classes if c.startswith("digitpad-")]
+    assert f"document.querySelector('.{own_class}')" in script and "scrollIntoView" in script
+    assert pad._scroller.layout.display == "none"
