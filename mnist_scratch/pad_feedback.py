@@ -237,7 +237,12 @@ class FeedbackActions:
             r.before_mnist_acc, r.after_mnist_acc,
             f"last {before.recent_total}: {view.honest_fraction(before.recent_correct, before.recent_total)}",
             f"since: {view.honest_fraction(after.since_retrain_correct, after.since_retrain_total)}",
-            details)
+            details, (_fraction(before.recent_correct, before.recent_total),
+                      _fraction(after.since_retrain_correct, after.since_retrain_total)))
+
+
+def _fraction(correct: int, total: int) -> float | None:
+    return correct / total if total else None
 
 
 class _FallbackRunningAccuracy:

@@ -324,13 +324,15 @@ def _pct(v: float | None) -> str:
 
 
 def report_html(mnist_before: float, mnist_after: float, honest_before: str, honest_after: str,
-                details: str) -> str:
+                details: str, honest_change: tuple[float | None, float | None] = (None, None)) -> str:
     """A retrain's result as a small before -> after table.
 
     mnist_before, mnist_after : accuracy on the MNIST test set, in [0, 1]
     honest_before, honest_after : plain text, the running accuracy on the user's own drawings
         (predictions made before the label was given) before the retrain and since it
     details : plain text for the collapsed details line (sizes, time, file names)
+    honest_change : (before, after) accuracies in [0, 1] behind those two texts, or None where
+        there are no drawings yet; their difference is shown coloured like MNIST's
     """
     return (
         '<div class="dp-report"><b>Retrained.</b><table>'
@@ -338,7 +340,7 @@ def report_html(mnist_before: float, mnist_after: float, honest_before: str, hon
         f"<tr><td>MNIST test set</td><td>{_pct(mnist_before)}</td><td>{_pct(mnist_after)}</td>"
         f"<td>{_delta_html(mnist_before, mnist_after)}</td></tr>"
         f"<tr><td>your drawings</td><td>{html.escape(honest_before)}</td><td>{html.escape(honest_after)}</td>"
-        "<td></td></tr></table>"
+        f"<td>{_delta_html(*honest_change)}</td></tr></table>"
         f'<details><summary class="dp-muted">details</summary><div class="dp-muted">{html.escape(details)}</div>'
         "</details></div>")
 

@@ -124,6 +124,9 @@ def test_report_html_colours_the_differences_and_escapes():
     assert '<span class="dp-down">-0.11 points</span>' in html
     assert "since: &lt;b&gt;" in html and "details &amp; more" in html and "<details>" in html
     assert '<span class="dp-up">+0.50 points</span>' in view.report_html(0.9, 0.905, "", "", "")
+    honest = view.report_html(0.97, 0.97, "last 20: 14 of 20 right (70 %)", "since: 9 of 10 right (90 %)", "",
+                              honest_change=(0.7, 0.9))
+    assert '<span class="dp-up">+20.00 points</span>' in honest
     assert view.honest_fraction(14, 20) == "14 of 20 right (70 %)"
     assert view.honest_fraction(0, 0) == "no drawings yet"
 
