@@ -433,6 +433,27 @@ def take_screenshots(out: Path, net) -> list[Path]:
             canvas.evaluate("el => el.closest('.digitpad').scrollIntoView({block: 'start'})")
             page.wait_for_timeout(800)
             shot(page, "pad_1024")
+            # The retrain report: two corrections, Retrain, then one new drawing saved afterwards.
+            page.set_viewport_size({"width": 1400, "height": 950})
+            page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
+            for strokes, label in [([], 7), ([ONE], 1)]:  # the 7 is still on the canvas
+                for stroke in strokes:
+                    draw(page, canvas, stroke)
+                expect(pad.locator(".digitpad-wrong")).to_be_enabled()
+                pad.locator(".digitpad-wrong").click()
+                pad.locator(f".digitpad-label-{label}").click()
+                expect(pad.locator(".digitpad-status")).to_have_text(re.compile(rf"Saved drawing #\d+ as {label}"))
+            pad.locator(".digitpad-retrain").click()
+            expect(pad.locator(".digitpad-retrain")).to_be_disabled()
+            expect(pad.locator(".digitpad-retrain")).to_be_enabled(timeout=TIMEOUT_MS)
+            expect(pad.locator(".digitpad-report")).to_contain_text("MNIST test set")
+            draw(page, canvas, SEVEN)
+            expect(pad.locator(".digitpad-correct")).to_be_enabled()
+            pad.locator(".digitpad-correct").click()
+            expect(pad.locator(".digitpad-report")).to_contain_text("since: 1 of 1")
+            pad.locator(".digitpad-report summary").click()
+            page.wait_for_timeout(300)
+            shot(pad, "pad_retrain_report")
     return shots
 
 
