@@ -555,6 +555,17 @@ class FeedbackStore:
         return len(rows)
 
     # ------------------------------------------------------------------ honest accuracy
+    def load_with_last_id(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Like :meth:`load`, plus the id of the newest drawing loaded (0 when there is none), read
+        in one query: pass it to :meth:`mark_retrain` so a drawing saved while the network was
+        training is not counted as learned from."""
+        with self._read() as con:
+            rows = [] if con is None else con.execute(
+                f"SELECT image, label, d.id FROM drawings d WHERE {_LIVE} ORDER BY d.id").fetchall()
+        x = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.uint8).reshape(len(rows), 784)
+        y = np.array([r[1] for r in rows], dtype=np.int64)
+        return x.astype(np.float32) / np.float32(255), y, (rows[-1][2] if rows else 0)
+
     def mark_retrain(self, *, n_drawings: int | None = None, last_drawing_id: int | None = None,
                      details: dict | None = None) -> int:
         """Record that a network was retrained on the store's drawings; returns the mark's id.

@@ -10,6 +10,7 @@ import stat
 import numpy as np
 import pytest
 
+from mnist_scratch.network import Network
 from mnist_scratch.store import SCHEMA_VERSION, FeedbackStore, RunningAccuracy
 
 
@@ -152,3 +153,118 @@ def test_a_read_only_version1_store_is_still_read(tmp_path):
     finally:
         tmp_path.chmod(stat.S_IRWXU)
         path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+
+
+# ---------------------------------------------------------------- retrain_on_feedback
+def fast_config():
+    from mnist_scratch.retrain import RetrainConfig
+
+    return RetrainConfig(epochs=2.0, min_replay=4000)  # 84 steps
+
+
+def tilted_hand(x: np.ndarray, angle: float = 0.6, shear: float = 0.3) -> np.ndarray:
+    """A consistent hand the network was never shown: every digit turned by ``angle`` radians
+    and slanted. x : (N, 784) float32 in [0, 1]  ->  (N, 784) float32 in [0, 1]"""
+    from mnist_scratch.augment import bilinear_sample
+
+    c = 13.5
+    r, q = np.mgrid[0:28, 0:28].astype(np.float32) - c
+    src_r = np.cos(angle) * r + np.sin(angle) * q + c
+    src_c = -np.sin(angle) * r + np.cos(angle) * q + shear * r + c
+    n = len(x)
+    return bilinear_sample(x.reshape(n, 28, 28), np.broadcast_to(src_r.ravel(), (n, 784)),
+                           np.broadcast_to(src_c.ravel(), (n, 784)))
+
+
+def five_per_digit(y: np.ndarray, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.choice(np.flatnonzero(y == d), 5, replace=False) for d in range(10)])
+
+
+def test_retrain_learns_a_new_hand_from_five_corrections_per_digit(trained_net, mnist_data, store):
+    from mnist_scratch.retrain import retrain_on_feedback
+    from mnist_scratch.train import accuracy
+
+    x = tilted_hand(mnist_data.x_test[:2000])
+    y = mnist_data.y_test[:2000]
+    learn = five_per_digit(y)
+    unseen = np.setdiff1d(np.arange(len(y)), learn)
+    net = trained_net.copy()
+    store.add_images(np.rint(x[learn] * 255).astype(np.uint8), y[learn], source="test")
+    before = accuracy(net, x[unseen], y[unseen])
+    report = retrain_on_feedback(net, store, config=fast_config(), data=mnist_data)
+    after = accuracy(net, x[unseen], y[unseen])
+    # A short run (84 steps, not the default recipe: benchmarks/bench_retrain.py measures that):
+    # the tilted digits it did not train on gain at least 5 points (measured ~7 with a full
+    # network), in what net.predict returns, and MNIST loses at most 1.5 points (measured 0.5).
+    assert after >= before + 0.05, (before, after)
+    assert report.after_mnist_acc >= report.before_mnist_acc - 0.015
+    assert report.n_user == 50 and report.n_replay == 4000 and report.steps == 84
+
+
+def test_retrain_records_a_mark_and_reports_the_honest_figure(trained_net, mnist_data, store, tmp_path):
+    from mnist_scratch.retrain import retrain_on_feedback
+
+    x = mnist_data.x_test[:12]
+    preds = trained_net.predict(x)
+    for i in range(12):  # as the pad saves them: the prediction made before the label was given
+        store.add(x[i], int(mnist_data.y_test[i]), predicted=int(preds[i]), confidence=0.5)
+    right = int(np.sum(preds == mnist_data.y_test[:12]))
+    path = tmp_path / "ckpt" / "net.npz"
+    trained_net.save(path)
+    saved_during = []
+
+    def progress(step, total):  # a drawing saved while the network trains was not learned from
+        if step == 1:
+            saved_during.append(store.add(x[0], int(mnist_data.y_test[0]), predicted=int(preds[0])))
+
+    net = trained_net.copy()
+    report = retrain_on_feedback(net, store, config=fast_config(), data=mnist_data, progress=progress,
+                                 checkpoint_path=path)
+    (mark,) = store.retrains()
+    assert mark.n_drawings == 12 and mark.last_drawing_id == saved_during[0] - 1
+    assert mark.details["checkpoint"] == "net.npz" and mark.details["steps"] == report.steps
+    acc = store.running_accuracy()
+    assert (acc.since_retrain_total, acc.retrains) == (1, 1)  # only the drawing saved during training
+    assert report.running.since_retrain_total == 12 and report.running.since_retrain_correct == right
+    text = report.summary()
+    assert f"MNIST test accuracy: {100 * report.before_mnist_acc:.2f} % -> {100 * report.after_mnist_acc:.2f} %" in text
+    assert f"read {right} of 12 right before you labelled them" in text
+    assert "not a test" in text  # the fit on the trained-on drawings is labelled as such
+    assert text.count(str(path.parent)) == 1 and "net.npz" in text and report.backup_path.name in text
+    np.testing.assert_allclose(Network.load(path).params["W1"], net.params["W1"])
+    assert Network.load(path)  # complete file
+
+
+def test_retrain_without_drawings_says_so(trained_net, mnist_data, store):
+    from mnist_scratch.retrain import retrain_on_feedback
+
+    with pytest.raises(ValueError, match="no saved drawings"):
+        retrain_on_feedback(trained_net.copy(), store, data=mnist_data)
+    assert store.retrains() == []
+
+
+def test_retrain_accepts_any_object_with_load(trained_net, mnist_data):
+    from mnist_scratch.retrain import retrain_on_feedback
+
+    class Plain:
+        def load(self):
+            return mnist_data.x_test[:20], mnist_data.y_test[:20]
+
+    report = retrain_on_feedback(trained_net.copy(), Plain(), config=fast_config(), data=mnist_data)
+    assert report.running is None and "before you labelled" not in report.summary()
+
+
+@pytest.mark.parametrize("n_draw, share, repeats", [(50, 0.05, 58), (300, 0.05, 10), (5000, 0.01, 1)])
+def test_with_drawings_repeats_them_to_their_share(n_draw, share, repeats):
+    from mnist_scratch.retrain import with_drawings
+
+    x_train, y_train = np.zeros((55_000, 784), np.float32), np.zeros(55_000, np.int64)
+    x_draw = np.full((n_draw, 784), 0.5, np.float32)
+    y_draw = np.arange(n_draw) % 10
+    x, y, r = with_drawings(x_train, y_train, x_draw, y_draw, share=share)
+    assert r == repeats and len(x) == len(y) == 55_000 + r * n_draw
+    np.testing.assert_array_equal(y[55_000:], np.repeat(y_draw, r))
+    assert x.dtype == np.float32 and np.all(x[55_000:] == 0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        with_drawings(x_train, y_train, x_draw, y_draw, share=1.0)
