@@ -268,3 +268,50 @@ def test_with_drawings_repeats_them_to_their_share(n_draw, share, repeats):
     assert x.dtype == np.float32 and np.all(x[55_000:] == 0.5)
     with pytest.raises(ValueError, match="between 0 and 1"):
         with_drawings(x_train, y_train, x_draw, y_draw, share=1.0)
+
+
+# ---------------------------------------------------------------- the command line
+def run_cli(*args, home):
+    import subprocess
+    import sys
+
+    from mnist_scratch import paths
+
+    env = {**os.environ, "MNIST_SCRATCH_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "mnist_scratch", *map(str, args)], capture_output=True,
+                          text=True, env=env, cwd=paths.project_root().parent, timeout=600)
+
+
+def test_train_with_drawings_records_them_and_evaluate_reports_on_them(tmp_path, mnist_dir, mnist_data):
+    from mnist_scratch.checkpoint import load_checkpoint
+
+    store_path = tmp_path / "drawings.sqlite3"
+    store = FeedbackStore(store_path)
+    x, y = mnist_data.x_test[:30], mnist_data.y_test[:30]
+    for i in range(30):
+        store.add(x[i], int(y[i]), predicted=int(y[i]) if i % 3 else (int(y[i]) + 1) % 10)
+    ckpt = tmp_path / "net.npz"
+    result = run_cli("train", "--checkpoint", ckpt, "--store", store_path, "--with-drawings", "--steps", "30",
+                     "--quiet", "--data-dir", mnist_dir, home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "drawings: 30 from" in result.stdout and "each 96 times" in result.stdout  # 5 % of 55,000
+    assert load_checkpoint(ckpt)[1]["drawings"] == {"count": 30, "repeats": 96, "store": "drawings.sqlite3"}
+    result = run_cli("evaluate", "--checkpoint", ckpt, "--drawings", "--store", store_path,
+                     "--data-dir", mnist_dir, home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "your drawings: 30" in result.stdout and "learned from 30 drawings" in result.stdout
+    assert "fit, not a test" in result.stdout
+    right = sum(i % 3 != 0 for i in range(10, 30))  # the last 20 saved: every third was misread
+    assert f"running record: of your last 20 drawings the network got {right} right (not retrained yet)" in result.stdout
+
+
+def test_drawing_options_are_checked(tmp_path, mnist_dir):
+    empty = tmp_path / "empty.sqlite3"
+    result = run_cli("train", "--checkpoint", tmp_path / "n.npz", "--store", empty, "--with-drawings",
+                     "--steps", "1", "--data-dir", mnist_dir, home=tmp_path)
+    assert result.returncode == 2 and "no saved drawings" in result.stderr
+    result = run_cli("train", "--drawing-share", "0.1", "--steps", "1", "--checkpoint", tmp_path / "n.npz",
+                     "--data-dir", mnist_dir, home=tmp_path)
+    assert result.returncode == 2 and "only applies with --with-drawings" in result.stderr
+    result = run_cli("train", "--with-drawings", "--drawing-share", "1.5", home=tmp_path)
+    assert result.returncode == 2 and "between 0 and 1" in result.stderr
