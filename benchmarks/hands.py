@@ -15,8 +15,8 @@ them out of the training set) in three steps:
 3. **The pad's preprocessing** (:func:`mnist_scratch.preprocess.preprocess`), so the digits are
    exactly what the drawing pad would feed the network.
 
-A mixed set of writers draws every digit with its own random style around a shared one (a
-"new dataset": thick pens, a common slant), from all letterforms.
+A mixed set of writers: each writer has a random style around a shared one (``SHARED``, as a new
+dataset has its own pens and habits) and writes some of the validation digits, all letterforms.
 """
 from __future__ import annotations
 
@@ -142,9 +142,13 @@ def make_hand(x: np.ndarray, y: np.ndarray, style: HandStyle, per_digit: int = P
     return draw_in_style(x[keep], y[keep], style)
 
 
+# What the mixed set's writers share (a "new dataset": its own pens, slant and tilt).
+SHARED = HandStyle(shear=0.60, rotate=0.40, squeeze=1.20, pen=2.5)
+
+
 def make_mixed(x: np.ndarray, y: np.ndarray, n_writers: int, seed: int
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Digits from ``n_writers`` random writers sharing a thick pen and a right slant.
+    """Digits from ``n_writers`` random writers around a shared style (``SHARED``), all letterforms.
 
     Returns x (M, 784), y (M,), writer (M,) int.
     """
@@ -153,9 +157,10 @@ def make_mixed(x: np.ndarray, y: np.ndarray, n_writers: int, seed: int
     parts = np.array_split(order, n_writers)
     xs, ys, ws = [], [], []
     for w, part in enumerate(parts):
-        own = random_style(rng, seed=seed * 1000 + w, strength=0.6)
-        style = HandStyle(shear=0.3 + own.shear, rotate=own.rotate, squeeze=own.squeeze,
-                          pen=2.5 + own.pen, wobble=own.wobble, letterform=own.letterform, seed=own.seed)
+        own = random_style(rng, seed=seed * 1000 + w, strength=0.5)
+        style = HandStyle(shear=SHARED.shear + own.shear, rotate=SHARED.rotate + own.rotate,
+                          squeeze=SHARED.squeeze * own.squeeze, pen=SHARED.pen + own.pen,
+                          wobble=own.wobble, letterform=own.letterform, seed=own.seed)
         hx, hy = draw_in_style(x[part], y[part], style)
         xs.append(hx)
         ys.append(hy)
