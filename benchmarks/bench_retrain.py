@@ -33,6 +33,7 @@ from hands import HANDS, make_hand, make_mixed  # noqa: E402
 
 from mnist_scratch import paths  # noqa: E402
 from mnist_scratch.data import MnistData, train_val_split  # noqa: E402
+from mnist_scratch.checkpoint import load_network  # noqa: E402
 from mnist_scratch.network import Network  # noqa: E402
 from mnist_scratch.retrain import RetrainConfig, retrain_on_feedback  # noqa: E402
 from mnist_scratch.store import FeedbackStore  # noqa: E402
@@ -86,7 +87,7 @@ def main(argv=None) -> None:
     x_train, y_train, x_val, y_val = train_val_split(full.x_train, full.y_train)
     data = MnistData(x_train, y_train, full.x_test, full.y_test, full.source, full.is_subset)
     checkpoint = args.checkpoint or paths.default_checkpoint()
-    net = Network.load(checkpoint)
+    net = load_network(checkpoint)
     base_mnist = accuracy(net, data.x_test, data.y_test)
     config = RetrainConfig()
     print(f"network: {checkpoint.name}, MNIST test {100 * base_mnist:.2f} %; {config}")

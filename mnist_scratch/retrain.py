@@ -36,8 +36,8 @@ from typing import Callable
 
 import numpy as np
 
-from .atomic import atomic_path
 from .augment import AugmentConfig, random_affine
+from .checkpoint import check_network_shape, save_network_keeping_backup
 from .data import MnistData, load_dataset
 from .network import Network
 from .train import accuracy
@@ -154,19 +154,6 @@ def fine_tune(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_replay: np
     return total
 
 
-def keep_backup(path: Path) -> Path | None:
-    """Rename an existing checkpoint to ``<name>.before-retrain-<time>.npz``; return the new name."""
-    if not path.exists():
-        return None
-    backup = path.with_name(f"{path.stem}.before-retrain-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
-    counter = 1
-    while backup.exists():
-        backup = backup.with_name(f"{path.stem}.before-retrain-{time.strftime('%Y%m%d-%H%M%S')}-{counter}{path.suffix}")
-        counter += 1
-    os.replace(path, backup)
-    return backup
-
-
 def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainConfig(),
                         data: MnistData | None = None, data_dir=None,
                         progress: Callable[[int, int], None] | None = None,
@@ -180,6 +167,7 @@ def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainC
     ``checkpoint_path`` is given the result is saved there, and a file already there is kept as a
     timestamped backup rather than overwritten. Raises ``ValueError`` when there are no drawings.
     """
+    check_network_shape(net.sizes, "retrain")  # only 784 -> 10 networks can learn the user's digits
     if hasattr(store, "load_with_last_id"):
         x_user, y_user, last_id = store.load_with_last_id()
     else:
@@ -201,9 +189,8 @@ def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainC
             "mnist_test_before": before_mnist, "mnist_test_after": after_mnist}
     if checkpoint_path is not None:
         saved = Path(checkpoint_path)
-        with atomic_path(saved) as tmp:  # the old file moves aside only once the new one is written
-            net.save(tmp, metadata=meta)
-            backup = keep_backup(saved)
+        # The previous network is kept as a backup; at every instant `saved` holds a whole network.
+        backup = save_network_keeping_backup(net, saved, "before-retrain", metadata=meta)
     if hasattr(store, "mark_retrain"):
         store.mark_retrain(n_drawings=len(y_user), last_drawing_id=last_id, details={
             **meta, "checkpoint": saved.name if saved is not None else None})

@@ -18,10 +18,11 @@ from typing import Callable
 
 import numpy as np
 
-from . import optim
+from . import optimizers
 from .augment import AugmentConfig, random_affine
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, read_metadata, read_run, save_run
 from .data import fingerprint
+from .fast_path import FastTrainer
 from .network import Network
 
 TRAIN_ACC_SAMPLE = 5_000  # training accuracy in the history is measured on this many digits
@@ -51,10 +52,20 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> "TrainConfig":
-        data = dict(data)
-        data["augment_config"] = AugmentConfig(**data.get("augment_config", {}))
-        return cls(**data)
+    def from_json(cls, data: dict, source: str = "the checkpoint") -> "TrainConfig":
+        """The config saved by :meth:`to_json`; a :class:`CheckpointError` if it is not one."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        augment_names = {f.name for f in dataclasses.fields(AugmentConfig)}
+        if not isinstance(data, dict) or not isinstance(data.get("augment_config", {}), dict):
+            raise CheckpointError(f"{source}: the training settings are not a JSON object")
+        unknown = sorted(set(data) - names) + sorted(set(data.get("augment_config", {})) - augment_names)
+        if unknown:
+            raise CheckpointError(f"{source} has settings this version of mnist_scratch does not know "
+                                  f"({', '.join(map(str, unknown))}): was it written by a newer version?")
+        try:
+            return cls(**{**data, "augment_config": AugmentConfig(**data.get("augment_config", {}))})
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{source}: unusable training settings ({exc})") from None
 
 
 # Named recipes: "default" meets the project's bar (>= 98 % test accuracy in <= 60 s on 2 cores).
@@ -101,10 +112,10 @@ def plan(config: TrainConfig, n: int) -> tuple[int, int, int]:
     Each epoch uses ``n // batch_size`` full batches of a fresh shuffle (the few left over are
     different ones every epoch).
     """
-    if config.optimizer not in optim.OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {config.optimizer!r}; choose from {', '.join(optim.OPTIMIZERS)}")
-    if config.schedule not in optim.SCHEDULES:
-        raise ValueError(f"unknown schedule {config.schedule!r}; choose from {', '.join(optim.SCHEDULES)}")
+    if config.optimizer not in optimizers.OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {config.optimizer!r}; choose from {', '.join(optimizers.OPTIMIZERS)}")
+    if config.schedule not in optimizers.SCHEDULES:
+        raise ValueError(f"unknown schedule {config.schedule!r}; choose from {', '.join(optimizers.SCHEDULES)}")
     batch = n if config.batch_size is None else int(config.batch_size)
     if not 1 <= batch <= n:
         raise ValueError(f"batch_size must be in 1..{n} (the training set size), got {config.batch_size}")
@@ -117,9 +128,15 @@ def plan(config: TrainConfig, n: int) -> tuple[int, int, int]:
     return batch, per_epoch, total
 
 
+def make_optimizer(config: TrainConfig):
+    """The optimizer ``config`` names, with its hyperparameters from ``config``."""
+    return optimizers.make_optimizer(config.optimizer, momentum=config.momentum, beta1=config.beta1,
+                                     beta2=config.beta2)
+
+
 def new_state(net: Network, config: TrainConfig) -> TrainState:
-    return TrainState(optim.init_state(config.optimizer, net.flat.size, net.dtype),
-                      np.random.default_rng(config.seed))
+    """A fresh state: zero optimizer state (named arrays shaped for ``net``), generator seeded by ``config``."""
+    return TrainState(make_optimizer(config).init_state(net.params), np.random.default_rng(config.seed))
 
 
 def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(), *,
@@ -137,20 +154,17 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
     """
     from tqdm.auto import tqdm  # deferred: importing tqdm.auto probes for Jupyter
 
-    x = np.ascontiguousarray(x, dtype=net.dtype)
-    if x.ndim != 2 or x.shape[1] != net.sizes[0] or np.shape(y) != (len(x),):
-        raise ValueError(f"x must be (N, {net.sizes[0]}) and y (N,), got {x.shape} and {np.shape(y)}")
-    net.check_labels(y, len(x))
-    y = np.asarray(y, dtype=np.int64)
+    x, y = net.check_batch(x, y)  # the whole set, once: the fast path does not check its batches
+    x = np.ascontiguousarray(x)
     batch, per_epoch, total = plan(config, len(x))
     data_id = fingerprint(x, y) if checkpoint_path is not None else None
     state = new_state(net, config)
     if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
-        state = load_training_checkpoint(checkpoint_path, net, config, data_id)
+        state = load_training_checkpoint(checkpoint_path, net, config, data_id, len(x))
     stop = total if until_step is None else min(int(until_step), total)
 
-    mask = net.weight_mask() if config.weight_decay else None
-    grad = net._grad_flat
+    trainer = FastTrainer(net, make_optimizer(config), config.weight_decay, state.optimizer_state)
+    state.optimizer_state = trainer.state  # live views into the trainer's buffers, for checkpoints
     start_time = time.perf_counter() - state.seconds
     sample = slice(0, min(len(x), TRAIN_ACC_SAMPLE))
     every = config.eval_every or per_epoch  # steps between history records
@@ -168,16 +182,13 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
                 xb, yb = x[idx], y[idx]
             if config.augment:
                 xb = random_affine(xb, state.rng, config.augment_config)
-            loss = net.loss_and_flat_grads(xb, yb, grad, checked=True)
-            lr = optim.learning_rate(config.schedule, config.lr, state.step, total)
+            loss = trainer.gradients(xb, yb)
+            lr = optimizers.learning_rate(config.schedule, config.lr, state.step, total)
             if not math.isfinite(loss):
                 raise TrainingDiverged(
                     f"the loss became {loss} at step {state.step} (learning rate {lr:g}); no checkpoint "
                     f"was written from these parameters; try a smaller learning rate")
-            if mask is not None:
-                grad += config.weight_decay * mask * net.flat
-            optim.update(config.optimizer, net.flat, grad, state.optimizer_state, lr,
-                         momentum=config.momentum, beta1=config.beta1, beta2=config.beta2)
+            trainer.update(lr)
             state.step += 1
             state.loss_sum += loss
             state.loss_count += 1
@@ -222,54 +233,43 @@ def accuracy(net: Network, x: np.ndarray, y: np.ndarray, batch: int = 10_000) ->
 def save_training_checkpoint(path, net: Network, config: TrainConfig, state: TrainState,
                              data_id: str | None, total_steps: int) -> Path:
     """Write the network and the training state to ``path`` atomically (never from NaN params)."""
-    if not np.isfinite(net.flat).all():
+    fields = {"step": state.step, "total_steps": total_steps, "config": config.to_json(),
+              "rng_state": state.rng.bit_generator.state, "history": state.history,
+              "data_fingerprint": data_id, "seconds": state.seconds,
+              "loss_sum": state.loss_sum, "loss_count": state.loss_count}
+    try:
+        return save_run(path, net, state.optimizer_state, state.perm, fields)
+    except FloatingPointError:
         raise TrainingDiverged(f"the parameters hold NaN or inf at step {state.step}; "
-                               f"{path} was left as it was")
-    arrays = dict(net.params)
-    arrays.update({f"opt.{k}": v for k, v in state.optimizer_state.items()})
-    if state.perm is not None:
-        arrays["train.perm"] = state.perm
-    meta = {
-        **net.metadata(), "kind": "training", "step": state.step, "total_steps": total_steps,
-        "config": config.to_json(), "rng_state": state.rng.bit_generator.state,
-        "history": state.history, "data_fingerprint": data_id, "seconds": state.seconds,
-        "loss_sum": state.loss_sum, "loss_count": state.loss_count,
-    }
-    return save_checkpoint(path, arrays, meta)
+                               f"{path} was left as it was") from None
 
 
-def load_training_checkpoint(path, net: Network, config: TrainConfig, data_id: str | None) -> TrainState:
+def load_training_checkpoint(path, net: Network, config: TrainConfig, data_id: str | None,
+                             n_train: int) -> TrainState:
     """Restore ``net`` and the training state from ``path``; errors if it cannot continue ``config``."""
-    arrays, meta = load_checkpoint(path)
-    if meta.get("kind") != "training":
-        raise CheckpointError(f"{path} holds a bare network, not a training run: there is nothing to resume")
-    if tuple(meta["sizes"]) != net.sizes:
-        raise CheckpointError(f"{path} is a {'-'.join(map(str, meta['sizes']))} network; cannot resume "
-                              f"into a {'-'.join(map(str, net.sizes))} network")
-    saved = TrainConfig.from_json(meta["config"])
-    if dataclasses.replace(saved, epochs=config.epochs, steps=config.steps) != config:
-        changed = [f.name for f in dataclasses.fields(config)
-                   if f.name not in ("epochs", "steps") and getattr(saved, f.name) != getattr(config, f.name)]
-        raise CheckpointError(f"{path} was trained with other settings ({', '.join(changed)}); only "
-                              f"epochs/steps may change on resume")
+    state = new_state(net, config)
+    meta = read_metadata(path)
+    if meta.get("kind") == "training":
+        saved = TrainConfig.from_json(meta.get("config"), source=str(path))
+        if dataclasses.replace(saved, epochs=config.epochs, steps=config.steps) != config:
+            changed = [f.name for f in dataclasses.fields(config)
+                       if f.name not in ("epochs", "steps") and getattr(saved, f.name) != getattr(config, f.name)]
+            raise CheckpointError(f"{path} was trained with other settings ({', '.join(changed)}); only "
+                                  f"epochs/steps may change on resume")
+    meta, optimizer_state, perm = read_run(path, net, state.optimizer_state, n_train)
     if data_id is not None and meta.get("data_fingerprint") not in (None, data_id):
         warnings.warn(f"resuming {path} on different training data than it was trained on", stacklevel=3)
-    net.set_params_from(arrays, source=str(path))
-    state = new_state(net, config)
-    for key, value in state.optimizer_state.items():
-        if f"opt.{key}" not in arrays or arrays[f"opt.{key}"].shape != value.shape:
-            raise CheckpointError(f"{path}: optimizer state {key!r} is missing or has the wrong shape")
-        value[...] = arrays[f"opt.{key}"]
-    state.rng.bit_generator.state = meta["rng_state"]
-    state.step = int(meta["step"])
-    state.perm = arrays.get("train.perm")
-    state.history = list(meta["history"])
-    state.seconds = float(meta.get("seconds", 0.0))
-    state.loss_sum, state.loss_count = float(meta["loss_sum"]), int(meta["loss_count"])
+    try:
+        state.rng.bit_generator.state = meta["rng_state"]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"{path}: the saved random generator state is unusable ({exc})") from None
+    for name, value in optimizer_state.items():
+        state.optimizer_state[name][...] = value
+    state.step, state.perm, state.history = meta["step"], perm, meta["history"]
+    state.seconds, state.loss_sum, state.loss_count = float(meta["seconds"]), float(meta["loss_sum"]), meta["loss_count"]
     return state
 
 
 def read_history(path: str | os.PathLike) -> list[dict]:
     """The training history stored in a training checkpoint (empty for a bare network)."""
-    return list(load_checkpoint(path)[1].get("history", []))
-
+    return list(read_metadata(path).get("history", []))
