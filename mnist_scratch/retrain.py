@@ -82,8 +82,8 @@ class RetrainReport:
         user's drawings, and the files in a details line."""
         delta = 100 * (self.after_mnist_acc - self.before_mnist_acc)
         lines = [
-            f"Learned from {self.n_user} of your drawings (with {self.n_replay:,} MNIST digits replayed) "
-            f"in {self.seconds:.1f} s.",
+            f"Learned from {self.n_user} of your drawings, mixed with a replay of {self.n_replay:,} MNIST "
+            f"digits, in {self.seconds:.1f} s.",
             f"MNIST test accuracy: {100 * self.before_mnist_acc:.2f} % -> {100 * self.after_mnist_acc:.2f} % "
             f"({delta:+.2f} points).",
         ]
