@@ -41,6 +41,7 @@ from .augment import AugmentConfig, random_affine
 from .checkpoint import check_network_shape, save_network_keeping_backup
 from .data import MnistData, load_dataset
 from .network import Network
+from .store import RunningAccuracy
 from .train import accuracy
 
 
@@ -72,7 +73,7 @@ class RetrainReport:
     after_mnist_acc: float           # ... and after
     before_user_acc: float           # accuracy on the drawings trained on, before (a fit, not a test)
     after_user_acc: float            # ... and after (a network can fit drawings it then misreads)
-    running: object | None           # store's RunningAccuracy just before the retrain (honest)
+    running: RunningAccuracy | None  # the store's record just before the retrain (honest)
     seconds: float                   # the fine-tuning itself
     checkpoint_path: Path | None     # where the network was saved
     backup_path: Path | None         # the network it replaced, kept
@@ -88,7 +89,7 @@ class RetrainReport:
             f"({delta:+.2f} points).",
         ]
         r = self.running
-        if r is not None and getattr(r, "since_retrain_total", 0):
+        if r is not None and r.since_retrain_total:
             what = "since the previous retrain" if r.retrains else "so far"
             lines.append(f"Your drawings {what}: the network read {r.since_retrain_correct} of "
                          f"{r.since_retrain_total} right before you labelled them; the drawings you "
