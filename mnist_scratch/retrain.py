@@ -52,7 +52,7 @@ class RetrainConfig:
     epochs: float = 1.1            # passes over the MNIST replay pool (sets the number of steps)
     lr: float = 1e-3               # Adam's base learning rate, decayed to 0 along half a cosine
     batch_size: int = 128
-    user_fraction: float = 0.25    # share of every batch taken from the user's drawings
+    user_fraction: float = 0.5     # share of every batch taken from the user's drawings
     replay_ratio: int = 10         # MNIST digits in the replay pool per user drawing ...
     min_replay: int = 60_000       # ... but at least this many (capped by the training set: all of it)
     anchor: float = 0.0            # L2 pull towards the pre-trained weights (0: off)

@@ -159,7 +159,7 @@ def test_a_read_only_version1_store_is_still_read(tmp_path):
 def fast_config():
     from mnist_scratch.retrain import RetrainConfig
 
-    return RetrainConfig(epochs=2.0, min_replay=4000)  # 84 steps
+    return RetrainConfig(epochs=0.1)  # 94 steps on 60,000 replayed digits (64 drawings + 64 of them a batch)
 
 
 def tilted_hand(x: np.ndarray, angle: float = 0.6, shear: float = 0.3) -> np.ndarray:
@@ -192,14 +192,14 @@ def test_retrain_learns_a_new_hand_from_five_corrections_per_digit(trained_net, 
     net = trained_net.copy()
     store.add_images(np.rint(x[learn] * 255).astype(np.uint8), y[learn], source="test")
     before = accuracy(net, x[unseen], y[unseen])
-    report = retrain_on_feedback(net, store, config=fast_config(), data=mnist_data)
+    report = retrain_on_feedback(net, store, data=mnist_data)  # the default recipe
     after = accuracy(net, x[unseen], y[unseen])
-    # A short run (84 steps, not the default recipe: benchmarks/bench_retrain.py measures that):
-    # the tilted digits it did not train on gain at least 5 points (measured ~7 with a full
-    # network), in what net.predict returns, and MNIST loses at most 1.5 points (measured 0.5).
+    # The tilted digits it did not train on gain at least 5 points (measured: 66.5 -> 83.4 %), in
+    # what net.predict returns; MNIST loses at most 1 point (measured: 97.15 -> 96.91 %).
     assert after >= before + 0.05, (before, after)
-    assert report.after_mnist_acc >= report.before_mnist_acc - 0.015
-    assert report.n_user == 50 and report.n_replay == 4000 and report.steps == 84
+    assert report.after_mnist_acc >= report.before_mnist_acc - 0.01
+    assert report.n_user == 50 and report.n_replay == len(mnist_data.y_train)
+    assert report.steps == int(np.ceil(1.1 * len(mnist_data.y_train) / 64))
 
 
 def test_retrain_records_a_mark_and_reports_the_honest_figure(trained_net, mnist_data, store, tmp_path):
