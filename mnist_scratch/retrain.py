@@ -28,6 +28,7 @@ accuracy "since the last retrain" counts only drawings the retrained network had
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -158,6 +159,20 @@ def fine_tune(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.
     return total
 
 
+def one_blas_thread():
+    """A context in which NumPy's BLAS uses one thread (when threadpoolctl is installed).
+
+    The retrain's matrix products are small (128 x 784 by 784 x 64); split over two threads they
+    wait on each other whenever another process holds a core. Measured on the shared 2-core VM:
+    1.4-1.8 s per retrain with one thread, 1.6-14.4 s with two (benchmarks/bench_retrain.py).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainConfig(),
                         data: MnistData | None = None, data_dir=None,
                         progress: Callable[[int, int], None] | None = None,
@@ -180,14 +195,15 @@ def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainC
         raise ValueError("there are no saved drawings to learn from yet: draw some and press Correct or Wrong")
     data = data if data is not None else load_dataset(data_dir)
     running = store.running_accuracy() if hasattr(store, "running_accuracy") else None
-    before_mnist = accuracy(net, data.x_test, data.y_test)
-    before_user = accuracy(net, x_user, y_user)
-    rng = np.random.default_rng(config.seed)
-    pool = replay_pool(len(y_user), data.y_train, config, rng)
-    start = time.perf_counter()
-    steps = fine_tune(net, x_user, y_user, data.x_train, data.y_train, pool, config, rng, progress)
-    seconds = time.perf_counter() - start
-    after_mnist = accuracy(net, data.x_test, data.y_test)
+    with one_blas_thread():
+        before_mnist = accuracy(net, data.x_test, data.y_test)
+        before_user = accuracy(net, x_user, y_user)
+        rng = np.random.default_rng(config.seed)
+        pool = replay_pool(len(y_user), data.y_train, config, rng)
+        start = time.perf_counter()
+        steps = fine_tune(net, x_user, y_user, data.x_train, data.y_train, pool, config, rng, progress)
+        seconds = time.perf_counter() - start
+        after_mnist = accuracy(net, data.x_test, data.y_test)
     saved = backup = None
     meta = {"retrained_on_drawings": len(y_user), "replay": len(pool), "steps": steps,
             "mnist_test_before": before_mnist, "mnist_test_after": after_mnist}
