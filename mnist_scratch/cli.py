@@ -49,7 +49,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .optim import OPTIMIZERS, SCHEDULES
+    from .optimizers import OPTIMIZERS, SCHEDULES
     from .train import RECIPES
 
     parser = argparse.ArgumentParser(prog="python -m mnist_scratch",

@@ -1,275 +1,213 @@
-"""A fully connected network, ``784 -> 64 ReLU -> 10 softmax``, its forward and backward passes.
+"""A fully connected network, ``784 -> 64 ReLU -> 10 softmax``, written as the math of notebook 01.
 
-Notation (row-vector convention: a batch is a matrix with one digit per row, as in NumPy):
+A batch is a matrix with one digit per row. For layers ``l = 1 .. L`` (the classic network has L = 2):
 
-    a0 = x                      (N, 784)   the input pixels
-    z_l = a_{l-1} @ W_l + b_l   (N, n_l)   pre-activation of layer l
-    a_l = relu(z_l)             (N, n_l)   hidden layers
-    p = softmax(z_L)            (N, 10)    output probabilities
-    L = -mean_i log p[i, y_i]              mean categorical cross-entropy
+    A(0) = X                          (N, 784)   the input pixels in [0, 1]
+    Z(l) = A(l-1) @ W(l) + b(l)       (N, n_l)   pre-activation
+    A(l) = relu(Z(l))                 (N, n_l)   for the hidden layers l < L
+    P    = softmax(Z(L))              (N, 10)    the predicted probabilities (Y-hat in notebook 01)
+    loss = -mean_i log P[i, y_i]                 mean cross-entropy
 
-Backward pass (``delta_l`` is dL/dz_l):
+Backward pass, with Delta(l) = dloss/dZ(l) and Y the one-hot labels:
 
-    delta_L = (p - onehot(y)) / N
-    dL/dW_l = a_{l-1}.T @ delta_l,   dL/db_l = sum_i delta_l[i]
-    delta_{l-1} = (delta_l @ W_l.T) * relu'(z_{l-1})
+    Delta(L)   = (P - Y) / N
+    dW(l)      = A(l-1).T @ Delta(l)             db(l) = sum of Delta(l) over the batch
+    Delta(l-1) = (Delta(l) @ W(l).T) * relu'(Z(l-1))
 
-Nielsen's network.py writes ``W @ a`` with column vectors; here ``a @ W``, so his ``w`` is our ``W.T``.
-
-All parameters live in one flat float32 buffer (``net.flat``); ``net.params`` holds named views
-into it ("W1" (784, 64), "b1" (64,), "W2" (64, 10), "b2" (10,)), so an optimizer can update every
-parameter with one vectorized operation and the named arrays see the change.
+Symbols and code: W(l), b(l) -> ``W, b = net.layers[l - 1]`` (also ``net.params["W1"]`` ...),
+A(l) -> ``a[l]``, P -> ``p``, Delta(l) -> ``delta``, Y -> ``onehot``, N -> ``len(y)``.
+Nielsen's network.py writes ``W @ a`` with one digit per column; here ``a @ W``, so his ``w`` is
+our ``W.T``. The training loop runs the same math rearranged for speed: see ``fast_path.py``.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
-
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 DEFAULT_SIZES = (784, 64, 10)
 
 
-# --------------------------------------------------------------------- each function beside its derivative
-def relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``max(z, 0)`` elementwise (into ``out`` if given, e.g. ``out=z`` in place)."""
-    return np.maximum(z, 0, out=out)
+# ----------------------------------------------------------------- each function beside its derivative
+def relu(z: np.ndarray) -> np.ndarray:
+    """``max(z, 0)`` elementwise; same shape and dtype as ``z``."""
+    return np.maximum(z, 0)
 
 
-def relu_backward(delta: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """dL/dz from dL/da for ``a = relu(z)``: pass the gradient where ``a > 0`` (in place)."""
-    delta *= a > 0
-    return delta
+def relu_grad(z: np.ndarray) -> np.ndarray:
+    """relu'(z) = 1 where ``z > 0``, else 0, in the dtype of ``z``.
+
+    ``relu_grad(relu(z))`` gives the same array, so the backward pass can use A instead of Z.
+    """
+    return (z > 0).astype(z.dtype)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of ``z: (N, K)``; subtracting the row maximum keeps ``exp`` finite."""
+    """Row-wise softmax ``P[i, k] = exp(z[i, k]) / sum_j exp(z[i, j])``.
+
+    Parameters
+    ----------
+    z : ndarray of shape (N, K), float. Subtracting each row's maximum first changes nothing
+        mathematically and keeps ``exp`` from overflowing, even for logits of 1e4.
+
+    Returns
+    -------
+    ndarray of shape (N, K), same dtype, rows in [0, 1] summing to 1.
+    """
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
-def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean cross-entropy of ``softmax(logits)`` against labels, and its gradient.
+def cross_entropy(p: np.ndarray, y: np.ndarray) -> float:
+    """Mean cross-entropy ``-mean_i log p[i, y_i]`` of probabilities ``p: (N, K)``, labels ``y: (N,)`` int.
 
-    Parameters
-    ----------
-    logits : (N, K) float;  y : (N,) int in 0..K-1
-
-    Returns
-    -------
-    loss : float, ``mean_i (logsumexp(z_i) - z_i[y_i])`` (no log(0): the log is of a sum >= 1)
-    dlogits : (N, K), ``(softmax(z) - onehot(y)) / N``
+    A probability that rounded to 0 counts as the smallest positive float (``log`` gives about
+    -87 in float32), so a very wrong network has a large finite loss, never inf.
     """
-    n, k = logits.shape
-    starts = np.arange(0, n * k, k)                        # (N,) where each row starts in logits.ravel()
-    # Row maxima by argmax + flat indexing: the same numbers as logits.max(axis=1), several times
-    # faster on a (128, 10) batch (NumPy's reductions along a short last axis are slow).
-    row_max = logits.ravel()[starts + logits.argmax(axis=1)]
-    shifted = logits - row_max[:, None]                    # (N, K), every row's maximum is 0
-    target = starts + y                                    # (N,) flat index of z_i[y_i]
-    picked = shifted.ravel()[target]                       # (N,) z_i[y_i] - max_i
-    exp = np.exp(shifted, out=shifted)                     # in place: shifted is not needed again
-    sums = exp.sum(axis=1)                                 # (N,) each >= 1
-    loss = float(np.log(sums).sum() - picked.sum()) / n
-    exp /= (n * sums)[:, None]                             # softmax / N
-    exp.ravel()[target] -= 1 / n                           # (softmax - onehot) / N
-    return loss, exp
+    picked = p[np.arange(len(y)), y]                      # (N,) the probability of the right class
+    return float(-np.mean(np.log(np.maximum(picked, np.finfo(p.dtype).tiny))))
 
 
-# --------------------------------------------------------------------- the network
+def cross_entropy_grad(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """dloss/dZ(L) of ``cross_entropy(softmax(Z(L)), y)``: ``(p - onehot) / N``, shape (N, K)."""
+    onehot = np.eye(p.shape[1], dtype=p.dtype)[y]        # (N, K), Y in notebook 01
+    return (p - onehot) / len(y)
+
+
+def architecture(sizes) -> str:
+    """``(784, 64, 10) -> "784-64-10"``."""
+    return "-".join(str(int(n)) for n in sizes)
+
+
+# ----------------------------------------------------------------- the network
 class Network:
-    """A multilayer perceptron with ReLU hidden layers and a softmax output.
+    """A multilayer perceptron: ReLU hidden layers and a softmax output.
 
     Parameters
     ----------
-    sizes : layer widths, input first; ``(784, 64, 10)`` is the classic network
-    seed : int or ``np.random.Generator`` for the He initialisation
-    dtype : float32 (default, fast) or float64 (for gradient checks)
+    sizes : layer widths, input first: ``(784, 64, 10)`` is the classic network, ``(784, 10)``
+        softmax regression, ``(784, 128, 64, 10)`` two hidden layers.
+    seed : int or ``np.random.Generator`` for the He initialisation.
+    dtype : float32 (default, fast) or float64 (gradient checks).
+
+    Attributes
+    ----------
+    layers : list of ``(W, b)``, ``W`` of shape (n_in, n_out) and ``b`` of shape (n_out,).
+    params : dict ``"W1", "b1", "W2", "b2", ...`` of the same arrays (changing one changes the network).
     """
 
     def __init__(self, sizes=DEFAULT_SIZES, seed: int | np.random.Generator = 0, dtype=np.float32):
-        sizes = tuple(int(s) for s in sizes)
-        if len(sizes) < 2 or min(sizes) < 1:
-            raise ValueError(f"sizes must list at least two positive layer widths, got {sizes}")
-        self.sizes = sizes
+        self.sizes = tuple(int(n) for n in sizes)
+        if len(self.sizes) < 2 or min(self.sizes) < 1:
+            raise ValueError(f"sizes must list at least two positive layer widths, got {self.sizes}")
         self.dtype = np.dtype(dtype)
-        self.flat = np.zeros(sum(a * b + b for a, b in self.layer_shapes), dtype=self.dtype)
-        self.params = self.views(self.flat)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        for i, (fan_in, fan_out) in enumerate(self.layer_shapes, start=1):
-            # He initialisation: Var(W) = 2 / fan_in keeps the variance of ReLU activations
-            # roughly constant from layer to layer, so deep stacks neither vanish nor explode.
-            self.params[f"W{i}"][...] = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
-        self._grad_flat = np.empty_like(self.flat)  # reused by the training loop
-        self._grad_views = self.views(self._grad_flat)
+        # He initialisation: Var(W) = 2 / n_in keeps the size of the ReLU activations from layer to
+        # layer, so deep stacks neither vanish nor explode; biases start at 0.
+        self.layers = [((rng.standard_normal((n_in, n_out)) * np.sqrt(2.0 / n_in)).astype(self.dtype),
+                        np.zeros(n_out, self.dtype))
+                       for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])]
+        self.params = {}
+        for l, (W, b) in enumerate(self.layers, start=1):
+            self.params[f"W{l}"], self.params[f"b{l}"] = W, b
 
-    @property
-    def layer_shapes(self) -> list[tuple[int, int]]:
-        """``[(784, 64), (64, 10)]``: the shape of each weight matrix."""
-        return list(zip(self.sizes[:-1], self.sizes[1:]))
+    def check_batch(self, x, y=None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The one place inputs are checked: ``x`` as an (N, n_in) array in the network's dtype.
 
-    @property
-    def num_layers(self) -> int:
-        return len(self.sizes) - 1
-
-    def views(self, flat: np.ndarray) -> dict[str, np.ndarray]:
-        """Named views ``W1, b1, W2, b2, ...`` into a flat buffer shaped like ``self.flat``."""
-        out, start = {}, 0
-        for i, (fan_in, fan_out) in enumerate(self.layer_shapes, start=1):
-            out[f"W{i}"] = flat[start:start + fan_in * fan_out].reshape(fan_in, fan_out)
-            start += fan_in * fan_out
-            out[f"b{i}"] = flat[start:start + fan_out]
-            start += fan_out
-        return out
-
-    def weight_mask(self) -> np.ndarray:
-        """Flat array, 1 where ``self.flat`` holds a weight and 0 for a bias (for L2 decay)."""
-        mask = np.zeros_like(self.flat)
-        for name, view in self.views(mask).items():
-            if name.startswith("W"):
-                view[...] = 1
-        return mask
-
-    # ----------------------------------------------------------------- forward and backward
-    def _check_x(self, x) -> np.ndarray:
+        Raises ``ValueError`` naming the problem unless ``x`` is (N, n_in) floats and ``y`` (if
+        given) (N,) integer labels in ``0 .. n_out - 1``. Returns ``(x, y)``, ``y`` as int64.
+        """
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.sizes[0]:
-            raise ValueError(f"x must have shape (N, {self.sizes[0]}), got {x.shape}")
+            raise ValueError(f"x must be (N, {self.sizes[0]}) floats in [0, 1], got shape {x.shape}")
         if not np.issubdtype(x.dtype, np.floating):
             raise ValueError(f"x must be floats in [0, 1], got dtype {x.dtype}")
-        return x.astype(self.dtype, copy=False)
+        if y is not None:
+            y = np.asarray(y)
+            if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
+                raise ValueError(f"y must be ({len(x)},) integer labels, got {y.shape} {y.dtype}")
+            if y.size and (y.min() < 0 or y.max() >= self.sizes[-1]):
+                raise ValueError(f"labels must be in 0..{self.sizes[-1] - 1}, got {y.min()}..{y.max()}")
+            y = y.astype(np.int64, copy=False)
+        return x.astype(self.dtype, copy=False), y
 
-    def forward(self, x: np.ndarray, checked: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Logits and the activations the backward pass needs.
+    # ------------------------------------------------------------- forward and backward
+    def activations(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every layer's output ``[A(0) = x, A(1), ..., A(L-1), P]`` for ``x: (N, 784)`` float in [0, 1].
 
-        x : (N, 784) float in [0, 1]  ->  logits : (N, 10);  activations : [x, a1, ..., a_{L-1}]
+        ``A(l)`` has shape (N, n_l); the last entry is ``P``, the softmax probabilities (N, 10).
         """
-        a = x if checked else self._check_x(x)
-        activations = [a]
-        for i in range(1, self.num_layers):
-            z = a @ self.params[f"W{i}"]  # (N, n_i)
-            z += self.params[f"b{i}"]
-            a = relu(z, out=z)
-            activations.append(a)
-        logits = a @ self.params[f"W{self.num_layers}"] + self.params[f"b{self.num_layers}"]  # (N, 10)
-        return logits, activations
+        x, _ = self.check_batch(x)
+        a = [x]
+        for l, (W, b) in enumerate(self.layers, start=1):
+            z = a[-1] @ W + b                                 # Z(l) = A(l-1) W(l) + b(l)    (N, n_l)
+            a.append(relu(z) if l < len(self.layers) else softmax(z))  # A(l), or P at the top
+        return a
 
-    def backward(self, dlogits: np.ndarray, activations: list[np.ndarray],
-                 grad_flat: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
-        """Write dL/dparams into ``grad_flat`` (shaped like ``self.flat``) from dL/dlogits.
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """The probabilities ``P: (N, 10)`` for ``x: (N, 784)`` float in [0, 1]."""
+        return self.activations(x)[-1]
 
-        Returns dL/dx ``(N, 784)`` if ``input_grad``, else None (the first layer then skips that
-        matrix product, which training never needs).
+    def backward(self, a: list[np.ndarray], y: np.ndarray) -> dict[str, np.ndarray]:
+        """Gradients of the mean cross-entropy for every parameter, by backpropagation.
+
+        Parameters
+        ----------
+        a : the list ``activations(x)`` returned, ``[X, A(1), ..., P]``.
+        y : ndarray of shape (N,), int labels in 0..9.
+
+        Returns
+        -------
+        dict ``"W1", "b1", ...`` of new arrays shaped like ``params``: dloss/dW(l), dloss/db(l).
         """
-        grads = self._grad_views if grad_flat is self._grad_flat else self.views(grad_flat)
-        delta = dlogits  # (N, n_L)
-        for i in range(self.num_layers, 0, -1):
-            a_prev = activations[i - 1]  # (N, n_{i-1})
-            np.matmul(a_prev.T, delta, out=grads[f"W{i}"])  # (n_{i-1}, n_i)
-            np.matmul(np.ones(len(delta), delta.dtype), delta, out=grads[f"b{i}"])  # sum over the batch
-            if i > 1:
-                delta = relu_backward(delta @ self.params[f"W{i}"].T, a_prev)  # (N, n_{i-1})
-            elif input_grad:
-                return delta @ self.params["W1"].T  # (N, 784)
-        return None
+        grads = {}
+        delta = cross_entropy_grad(a[-1], y)                  # Delta(L) = (P - Y) / N       (N, 10)
+        for l in range(len(self.layers), 0, -1):
+            W, b = self.layers[l - 1]
+            grads[f"W{l}"] = a[l - 1].T @ delta               # A(l-1).T Delta(l)    (n_{l-1}, n_l)
+            grads[f"b{l}"] = delta.sum(axis=0)                # sum over the batch         (n_l,)
+            if l > 1:
+                delta = (delta @ W.T) * relu_grad(a[l - 1])   # Delta(l-1)             (N, n_{l-1})
+        return {name: grads[name] for name in self.params}    # in the order of params
 
     def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-        """Mean cross-entropy on ``(x, y)`` and its gradient for every parameter.
+        """Mean cross-entropy on ``x: (N, 784)`` float, ``y: (N,)`` int, and its gradients (keyed like params)."""
+        x, y = self.check_batch(x, y)
+        a = self.activations(x)
+        return cross_entropy(a[-1], y), self.backward(a, y)
 
-        x : (N, 784) float in [0, 1];  y : (N,) int in 0..9
-        Returns ``(loss, grads)``; ``grads`` has the keys and shapes of ``params`` (fresh arrays).
-        """
-        grad_flat = np.empty_like(self.flat)
-        loss = self.loss_and_flat_grads(x, y, grad_flat)
-        return loss, self.views(grad_flat)
-
-    def loss_and_flat_grads(self, x: np.ndarray, y: np.ndarray, grad_flat: np.ndarray,
-                            checked: bool = False) -> float:
-        """Like :meth:`loss_and_grads` but writes into ``grad_flat`` (no allocation): the hot path.
-
-        ``checked=True`` promises that ``x`` and ``y`` were validated already (the training loop
-        checks the whole set once) and skips the per-batch checks.
-        """
-        if not checked:
-            x = self._check_x(x)
-            self.check_labels(y, len(x))
-        logits, activations = self.forward(x, checked=True)
-        loss, dlogits = softmax_cross_entropy(logits, y)
-        self.backward(dlogits, activations, grad_flat)
-        return loss
-
-    def check_labels(self, y: np.ndarray, n: int) -> None:
-        """Raise ``ValueError`` unless ``y`` is ``(n,)`` integers in ``0..K-1``."""
-        y = np.asarray(y)
-        if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(f"y must be ({n},) integer labels, got {y.shape} {y.dtype}")
-        if y.size and (y.min() < 0 or y.max() >= self.sizes[-1]):
-            raise ValueError(f"labels must be in 0..{self.sizes[-1] - 1}, got {y.min()}..{y.max()}")
-
-    # ----------------------------------------------------------------- predictions
+    # ------------------------------------------------------------- using a trained network
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(N, 10)`` in the network's dtype, rows summing to 1."""
-        return softmax(self.forward(x)[0])
+        """Class probabilities, ndarray of shape (N, 10) in the network's dtype, rows summing to 1."""
+        return self.forward(x)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Predicted digits ``(N,)`` int64."""
-        return np.argmax(self.forward(x)[0], axis=1).astype(np.int64)
+        """The most probable digit for each row of ``x``: ndarray of shape (N,), int64."""
+        return self.forward(x).argmax(axis=1).astype(np.int64)
 
     def input_gradient(self, x: np.ndarray, target: int | np.ndarray) -> np.ndarray:
-        """Saliency: d p[target] / d x for each row, ``(N, 784)``.
+        """Saliency: ``d P[i, target_i] / d x[i]``, ndarray of shape (N, 784).
 
-        With ``p = softmax(z)``, ``dp_t/dz_j = p_t (1[j = t] - p_j)``; the network's own backward
-        pass carries that to the pixels.
+        The same chain rule as :meth:`backward`, started from ``dP_t/dZ(L) = P_t (onehot_t - P)``
+        and carried down to the pixels instead of stopping at the weights.
         """
-        logits, activations = self.forward(x)
-        p = softmax(logits)
-        target = np.broadcast_to(np.asarray(target, dtype=np.int64), (len(p),))
-        rows = np.arange(len(p))
-        p_t = p[rows, target][:, None]
-        dlogits = -p_t * p
-        dlogits[rows, target] += p_t[:, 0]
-        return self.backward(dlogits, activations, np.empty_like(self.flat), input_grad=True)
+        a = self.activations(x)
+        p = a[-1]
+        onehot = np.eye(p.shape[1], dtype=p.dtype)[np.broadcast_to(target, (len(p),))]
+        p_t = (p * onehot).sum(axis=1, keepdims=True)         # (N, 1) the target's probability
+        delta = p_t * (onehot - p)                            # dP_t/dZ(L)                   (N, 10)
+        for l in range(len(self.layers), 0, -1):
+            W, _ = self.layers[l - 1]
+            delta = delta @ W.T                               # dP_t/dA(l-1)           (N, n_{l-1})
+            if l > 1:
+                delta = delta * relu_grad(a[l - 1])           # dP_t/dZ(l-1)
+        return delta
 
-    # ----------------------------------------------------------------- copies and files
     def copy(self) -> "Network":
-        """An independent network with the same sizes and parameters."""
+        """An independent network with the same sizes, dtype and parameters."""
         other = Network(self.sizes, seed=0, dtype=self.dtype)
-        other.flat[...] = self.flat
+        for name, value in self.params.items():
+            other.params[name][...] = value
         return other
 
-    def metadata(self) -> dict:
-        return {"kind": "network", "sizes": list(self.sizes), "dtype": self.dtype.name}
-
-    def save(self, path: str | os.PathLike, metadata: dict | None = None) -> Path:
-        """Save the parameters as ``.npz`` (``W1, b1, ...``) + JSON metadata, atomically."""
-        meta = {**self.metadata(), "user": metadata or {}}
-        return save_checkpoint(path, dict(self.params), meta)
-
-    def set_params_from(self, arrays: dict[str, np.ndarray], source: str = "checkpoint") -> None:
-        """Copy named arrays into this network, checking every name and shape."""
-        for name, view in self.params.items():
-            if name not in arrays:
-                raise CheckpointError(f"{source} has no parameter {name!r}")
-            if arrays[name].shape != view.shape:
-                raise CheckpointError(f"{source}: {name} has shape {arrays[name].shape}, "
-                                      f"this {'-'.join(map(str, self.sizes))} network needs {view.shape}")
-            view[...] = arrays[name]
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, sizes=None) -> "Network":
-        """Load a network saved by :meth:`save` (or the parameters of a training checkpoint).
-
-        If ``sizes`` is given, a checkpoint of another architecture is a :class:`CheckpointError`.
-        """
-        arrays, meta = load_checkpoint(path)
-        if "sizes" not in meta:
-            raise CheckpointError(f"{path}: checkpoint metadata does not name the layer sizes")
-        saved = tuple(meta["sizes"])
-        if sizes is not None and tuple(sizes) != saved:
-            raise CheckpointError(f"{path} holds a {'-'.join(map(str, saved))} network, "
-                                  f"expected {'-'.join(map(str, sizes))}")
-        net = cls(saved, seed=0, dtype=meta.get("dtype", "float32"))
-        net.set_params_from(arrays, source=str(path))
-        return net
+    def parameter_vector(self) -> np.ndarray:
+        """All parameters in one new 1-D array (W1, b1, W2, b2, ... flattened): a copy, for comparisons."""
+        return np.concatenate([value.ravel() for value in self.params.values()])

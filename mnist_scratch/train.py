@@ -18,10 +18,11 @@ from typing import Callable
 
 import numpy as np
 
-from . import optim
+from . import optimizers
 from .augment import AugmentConfig, random_affine
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import fingerprint
+from .fast_path import FastTrainer
 from .network import Network
 
 TRAIN_ACC_SAMPLE = 5_000  # training accuracy in the history is measured on this many digits
@@ -101,10 +102,10 @@ def plan(config: TrainConfig, n: int) -> tuple[int, int, int]:
     Each epoch uses ``n // batch_size`` full batches of a fresh shuffle (the few left over are
     different ones every epoch).
     """
-    if config.optimizer not in optim.OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {config.optimizer!r}; choose from {', '.join(optim.OPTIMIZERS)}")
-    if config.schedule not in optim.SCHEDULES:
-        raise ValueError(f"unknown schedule {config.schedule!r}; choose from {', '.join(optim.SCHEDULES)}")
+    if config.optimizer not in optimizers.OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {config.optimizer!r}; choose from {', '.join(optimizers.OPTIMIZERS)}")
+    if config.schedule not in optimizers.SCHEDULES:
+        raise ValueError(f"unknown schedule {config.schedule!r}; choose from {', '.join(optimizers.SCHEDULES)}")
     batch = n if config.batch_size is None else int(config.batch_size)
     if not 1 <= batch <= n:
         raise ValueError(f"batch_size must be in 1..{n} (the training set size), got {config.batch_size}")
@@ -117,9 +118,15 @@ def plan(config: TrainConfig, n: int) -> tuple[int, int, int]:
     return batch, per_epoch, total
 
 
+def make_optimizer(config: TrainConfig):
+    """The optimizer ``config`` names, with its hyperparameters from ``config``."""
+    return optimizers.make_optimizer(config.optimizer, momentum=config.momentum, beta1=config.beta1,
+                                     beta2=config.beta2)
+
+
 def new_state(net: Network, config: TrainConfig) -> TrainState:
-    return TrainState(optim.init_state(config.optimizer, net.flat.size, net.dtype),
-                      np.random.default_rng(config.seed))
+    """A fresh state: zero optimizer state (named arrays shaped for ``net``), generator seeded by ``config``."""
+    return TrainState(make_optimizer(config).init_state(net.params), np.random.default_rng(config.seed))
 
 
 def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = TrainConfig(), *,
@@ -137,11 +144,8 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
     """
     from tqdm.auto import tqdm  # deferred: importing tqdm.auto probes for Jupyter
 
-    x = np.ascontiguousarray(x, dtype=net.dtype)
-    if x.ndim != 2 or x.shape[1] != net.sizes[0] or np.shape(y) != (len(x),):
-        raise ValueError(f"x must be (N, {net.sizes[0]}) and y (N,), got {x.shape} and {np.shape(y)}")
-    net.check_labels(y, len(x))
-    y = np.asarray(y, dtype=np.int64)
+    x, y = net.check_batch(x, y)  # the whole set, once: the fast path does not check its batches
+    x = np.ascontiguousarray(x)
     batch, per_epoch, total = plan(config, len(x))
     data_id = fingerprint(x, y) if checkpoint_path is not None else None
     state = new_state(net, config)
@@ -149,8 +153,8 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
         state = load_training_checkpoint(checkpoint_path, net, config, data_id)
     stop = total if until_step is None else min(int(until_step), total)
 
-    mask = net.weight_mask() if config.weight_decay else None
-    grad = net._grad_flat
+    trainer = FastTrainer(net, make_optimizer(config), config.weight_decay, state.optimizer_state)
+    state.optimizer_state = trainer.state  # live views into the trainer's buffers, for checkpoints
     start_time = time.perf_counter() - state.seconds
     sample = slice(0, min(len(x), TRAIN_ACC_SAMPLE))
     every = config.eval_every or per_epoch  # steps between history records
@@ -168,16 +172,13 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
                 xb, yb = x[idx], y[idx]
             if config.augment:
                 xb = random_affine(xb, state.rng, config.augment_config)
-            loss = net.loss_and_flat_grads(xb, yb, grad, checked=True)
-            lr = optim.learning_rate(config.schedule, config.lr, state.step, total)
+            loss = trainer.gradients(xb, yb)
+            lr = optimizers.learning_rate(config.schedule, config.lr, state.step, total)
             if not math.isfinite(loss):
                 raise TrainingDiverged(
                     f"the loss became {loss} at step {state.step} (learning rate {lr:g}); no checkpoint "
                     f"was written from these parameters; try a smaller learning rate")
-            if mask is not None:
-                grad += config.weight_decay * mask * net.flat
-            optim.update(config.optimizer, net.flat, grad, state.optimizer_state, lr,
-                         momentum=config.momentum, beta1=config.beta1, beta2=config.beta2)
+            trainer.update(lr)
             state.step += 1
             state.loss_sum += loss
             state.loss_count += 1
@@ -222,7 +223,7 @@ def accuracy(net: Network, x: np.ndarray, y: np.ndarray, batch: int = 10_000) ->
 def save_training_checkpoint(path, net: Network, config: TrainConfig, state: TrainState,
                              data_id: str | None, total_steps: int) -> Path:
     """Write the network and the training state to ``path`` atomically (never from NaN params)."""
-    if not np.isfinite(net.flat).all():
+    if not all(np.isfinite(w).all() for w in net.params.values()):
         raise TrainingDiverged(f"the parameters hold NaN or inf at step {state.step}; "
                                f"{path} was left as it was")
     arrays = dict(net.params)

@@ -71,7 +71,7 @@ def trained_net(mnist_data):
     net = Network(seed=0)
     epochs = 6 if not mnist_data.is_subset else 30
     train(net, mnist_data.x_train, mnist_data.y_train, TrainConfig(epochs=epochs), progress=False)
-    for array in (net.flat, *net.params.values()):
+    for array in net.params.values():
         array.setflags(write=False)  # a test that modifies the shared network fails loudly
     return net
 

@@ -1,10 +1,10 @@
-"""The network: gradients against finite differences, the softmax, overfitting, save/load."""
+"""The readable network: gradients against finite differences, the softmax, overfitting, input checks."""
 import numpy as np
 import pytest
 
 from mnist_scratch import Network
-from mnist_scratch.checkpoint import CheckpointError
-from mnist_scratch.network import relu, relu_backward, softmax, softmax_cross_entropy
+from mnist_scratch.network import (architecture, cross_entropy, cross_entropy_grad, relu, relu_grad,
+                                   softmax)
 
 
 def numerical_grad(net, x, y, name, index, eps=1e-6):
@@ -18,7 +18,7 @@ def numerical_grad(net, x, y, name, index, eps=1e-6):
     return (plus - minus) / (2 * eps)
 
 
-@pytest.mark.parametrize("sizes", [(784, 64, 10), (20, 7, 5), (12, 9, 8, 4), (6, 3)])
+@pytest.mark.parametrize("sizes", [(784, 64, 10), (784, 10), (784, 128, 64, 10), (20, 7, 5), (12, 9, 8, 4), (6, 3)])
 def test_gradients_match_central_differences(sizes, rng):
     net = Network(sizes, seed=3, dtype=np.float64)
     for name in net.params:
@@ -49,22 +49,57 @@ def test_input_gradient_is_saliency(rng):
             assert saliency[row, pixel] == pytest.approx(expected, rel=1e-5, abs=1e-9)
 
 
-def test_relu_and_its_derivative_sit_together():
-    z = np.array([[-1.0, 0.0, 2.0]])
-    a = relu(z)
-    assert a.tolist() == [[0.0, 0.0, 2.0]]
-    assert relu_backward(np.ones_like(z), a).tolist() == [[0.0, 0.0, 1.0]]
+def test_every_parameter_of_a_tiny_network_matches_central_differences(rng):
+    net = Network((5, 4, 3, 3), seed=2, dtype=np.float64)
+    x, y = rng.random((6, 5)), rng.integers(0, 3, 6)
+    _, grads = net.loss_and_grads(x, y)
+    for name, grad in grads.items():
+        numeric = [numerical_grad(net, x, y, name, i) for i in range(grad.size)]
+        np.testing.assert_allclose(grad.reshape(-1), numeric, rtol=1e-6, atol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_and_its_derivative_sit_together(dtype):
+    z = np.array([[-1.0, 0.0, 2.0]], dtype)
+    assert relu(z).tolist() == [[0.0, 0.0, 2.0]] and relu(z).dtype == dtype
+    assert relu_grad(z).tolist() == [[0.0, 0.0, 1.0]] and relu_grad(z).dtype == dtype
+    np.testing.assert_array_equal(relu_grad(relu(z)), relu_grad(z))  # the backward pass uses A for Z
+
+
+def test_cross_entropy_and_its_gradient_on_a_worked_example():
+    p = np.array([[0.7, 0.2, 0.1], [0.25, 0.25, 0.5]])
+    y = np.array([0, 2])
+    assert cross_entropy(p, y) == pytest.approx(-(np.log(0.7) + np.log(0.5)) / 2, rel=1e-12)
+    np.testing.assert_allclose(cross_entropy_grad(p, y), [[-0.15, 0.1, 0.05], [0.125, 0.125, -0.25]], rtol=1e-12)
+
+
+def test_backward_starts_from_p_minus_onehot_over_n(rng):
+    """The last layer's gradients are exactly A(L-1).T (P - Y) / N and the batch sum of (P - Y) / N."""
+    net = Network((10, 6, 4), seed=0, dtype=np.float64)
+    x, y = rng.random((5, 10)), rng.integers(0, 4, 5)
+    a = net.activations(x)
+    delta = (a[-1] - np.eye(4)[y]) / 5
+    grads = net.backward(a, y)
+    np.testing.assert_allclose(grads["W2"], a[1].T @ delta, rtol=1e-12)
+    np.testing.assert_allclose(grads["b2"], delta.sum(axis=0), rtol=1e-12, atol=1e-15)
+    assert list(grads) == list(net.params)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_softmax_is_stable_for_huge_logits(dtype):
     logits = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [3.0, 1.0, 0.2]], dtype=dtype)
+    y = np.array([1, 0, 0])
     with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is fine
         p = softmax(logits)
-        loss, dlogits = softmax_cross_entropy(logits, np.array([1, 0, 0]))
-    assert np.all(np.isfinite(p)) and np.allclose(p.sum(axis=1), 1)
-    assert np.isfinite(loss) and loss == pytest.approx((2e4 + np.log(3) + np.log(np.exp([0.0, -2.0, -2.8]).sum())) / 3, rel=1e-4)
+        loss, dlogits = cross_entropy(p, y), cross_entropy_grad(p, y)
+    assert p.dtype == dtype and np.all(np.isfinite(p)) and np.allclose(p.sum(axis=1), 1)
+    np.testing.assert_allclose(p[1], 1 / 3, rtol=1e-6)
+    # Row 0 gives its label probability exp(-2e4) = 0: the loss is large but finite (capped at -log(tiny)).
+    assert np.isfinite(loss) and loss > 80 / 3
     assert np.all(np.isfinite(dlogits)) and np.allclose(dlogits.sum(axis=1), 0, atol=1e-6)
+    moderate = np.array([[3.0, 1.0, 0.2]], dtype)
+    logsumexp = np.log(np.exp([3.0, 1.0, 0.2]).sum())
+    assert cross_entropy(softmax(moderate), np.array([1])) == pytest.approx(logsumexp - 1.0, rel=1e-5)
 
 
 def test_predictions_have_the_documented_types(rng):
@@ -87,12 +122,23 @@ def test_he_initialisation_scale():
     assert not np.array_equal(Network(seed=1).params["W1"], net.params["W1"][:, :64])
 
 
-def test_params_are_views_of_one_flat_buffer():
-    net = Network(seed=0)
-    net.flat[:] = 0
-    assert not net.params["W2"].any()
-    net.params["b2"][3] = 7
-    assert net.flat[-7] == 7
+@pytest.mark.parametrize("sizes", [(784, 10), (784, 64, 10), (784, 128, 64, 10)])
+def test_layers_and_params_are_the_same_live_arrays(sizes, rng):
+    net = Network(sizes, seed=0)
+    assert net.sizes == sizes and architecture(sizes) == "-".join(map(str, sizes))
+    assert list(net.params) == [f"{kind}{l}" for l in range(1, len(sizes)) for kind in "Wb"]
+    for l, (W, b) in enumerate(net.layers, start=1):
+        assert W is net.params[f"W{l}"] and b is net.params[f"b{l}"]
+        assert W.shape == (sizes[l - 1], sizes[l]) and b.shape == (sizes[l],)
+    x = rng.random((4, 784)).astype(np.float32)
+    a = net.activations(x)
+    assert [v.shape for v in a] == [(4, n) for n in sizes] and a[0] is x
+    np.testing.assert_array_equal(a[-1], net.forward(x))
+    np.testing.assert_array_equal(net.forward(x), net.predict_proba(x))
+    net.params[f"W{len(sizes) - 1}"][...] = 0
+    net.layers[-1][1][...] = np.arange(sizes[-1])  # the last bias, through .layers
+    assert (net.predict(x) == sizes[-1] - 1).all()
+    assert net.parameter_vector().shape == (sum(w.size for w in net.params.values()),)
 
 
 def test_overfits_a_batch_of_32(rng, mnist_test):
@@ -107,8 +153,8 @@ def test_overfits_a_batch_of_32(rng, mnist_test):
 
 
 @pytest.mark.parametrize("bad, message", [
-    (np.zeros((3, 783), np.float32), r"shape \(N, 784\)"),
-    (np.zeros(784, np.float32), r"shape \(N, 784\)"),
+    (np.zeros((3, 783), np.float32), r"x must be \(N, 784\) floats"),
+    (np.zeros(784, np.float32), r"x must be \(N, 784\) floats"),
     (np.zeros((3, 784), np.uint8), "floats"),
 ])
 def test_bad_input_is_named(bad, message):
@@ -125,45 +171,12 @@ def test_bad_labels_are_named():
         net.loss_and_grads(x, np.array([0.0, 1.0]))
 
 
-def test_save_load_round_trip_is_exact(tmp_path):
-    net = Network((784, 32, 16, 10), seed=5)
-    path = net.save(tmp_path / "net.npz", metadata={"note": "hello"})
-    back = Network.load(path)
-    assert back.sizes == net.sizes
-    np.testing.assert_array_equal(back.flat, net.flat)
-    with np.load(path, allow_pickle=False) as archive:  # plain arrays, no pickles
-        assert set(archive.files) == {"__meta__", "W1", "b1", "W2", "b2", "W3", "b3"}
-
-
-def test_loading_another_architecture_is_a_clear_error(tmp_path):
-    path = Network((784, 32, 10), seed=0).save(tmp_path / "small.npz")
-    with pytest.raises(CheckpointError, match="holds a 784-32-10 network, expected 784-64-10"):
-        Network.load(path, sizes=(784, 64, 10))
-    with pytest.raises(CheckpointError, match="W1 has shape"):
-        Network(seed=0).set_params_from(Network.load(path).params)
-
-
-@pytest.mark.parametrize("content", [b"", b"not a zip at all", b"PK\x03\x04broken"])
-def test_loading_a_non_checkpoint_is_a_clear_error(tmp_path, content):
-    path = tmp_path / "junk.npz"
-    path.write_bytes(content)
-    with pytest.raises(CheckpointError, match="is not a checkpoint"):
-        Network.load(path)
-
-
-def test_npz_without_metadata_is_rejected(tmp_path):
-    np.savez(tmp_path / "other.npz", W1=np.zeros((784, 64)))
-    with pytest.raises(CheckpointError, match="not an mnist_scratch checkpoint"):
-        Network.load(tmp_path / "other.npz")
-
-
-def test_missing_checkpoint(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no checkpoint"):
-        Network.load(tmp_path / "nothing.npz")
-
-
 def test_copy_is_independent():
     net = Network(seed=0)
     other = net.copy()
-    other.flat += 1
-    assert not np.array_equal(net.flat, other.flat)
+    assert other.sizes == net.sizes and other.dtype == net.dtype
+    np.testing.assert_array_equal(other.parameter_vector(), net.parameter_vector())
+    other.params["W1"] += 1
+    other.params["b2"] += 1
+    assert not np.array_equal(net.parameter_vector(), other.parameter_vector())
+    assert not net.params["b2"].any()

@@ -125,7 +125,7 @@ def test_drawing_network_prefers_the_trained_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_SCRATCH_HOME", str(tmp_path))
     first = QUICK.drawing_network()  # no checkpoint yet: trains the quick stand-in and keeps it
     assert QUICK.checkpoint("05_quick").exists() and not paths.default_checkpoint().exists()
-    np.testing.assert_array_equal(QUICK.drawing_network().flat, first.flat)  # loaded, not retrained
+    np.testing.assert_array_equal(QUICK.drawing_network().parameter_vector(), first.parameter_vector())  # loaded, not retrained
     trained = Network(seed=7)
     trained.save(paths.default_checkpoint())
-    np.testing.assert_array_equal(QUICK.drawing_network().flat, trained.flat)
+    np.testing.assert_array_equal(QUICK.drawing_network().parameter_vector(), trained.parameter_vector())

@@ -323,16 +323,16 @@ def test_retrain_fine_tunes_reports_and_saves(trained_net, store, tmp_path, mnis
         draw(pad, strokes)
         pad.click_wrong()
         pad.click_label(label)
-    before = net.flat.copy()
+    before = net.parameter_vector()
     pad.click_retrain()
     assert_no_errors(pad)
     report = pad.last_report
     assert report.n_user == 4 and report.n_replay == 300
-    assert not np.array_equal(net.flat, before)  # fine-tuned in place
+    assert not np.array_equal(net.parameter_vector(), before)  # fine-tuned in place
     assert pad.progress.value == pad.progress.max > 1  # the bar followed every step
     assert "MNIST test" in pad.report.value and f"{100 * report.after_mnist_acc:.2f} %" in pad.report.value
     assert path.is_file() and pad.status.value.startswith("Retrained on 4 drawings")
-    np.testing.assert_allclose(Network.load(path).flat, net.flat)
+    np.testing.assert_allclose(Network.load(path).parameter_vector(), net.parameter_vector())
     assert not pad.retrain_button.disabled
 
 

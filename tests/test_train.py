@@ -1,4 +1,4 @@
-"""Optimizers, the training loop, checkpoints and exact resume."""
+"""The training loop, checkpoints and exact resume."""
 import dataclasses
 import math
 
@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from mnist_scratch import Network
-from mnist_scratch import optim
 from mnist_scratch.checkpoint import CheckpointError, load_checkpoint
 from mnist_scratch.train import (RECIPES, TrainConfig, TrainingDiverged, accuracy, plan, read_history,
                                  train)
@@ -16,42 +15,6 @@ from mnist_scratch.train import (RECIPES, TrainConfig, TrainingDiverged, accurac
 def small(mnist_data):
     """2,000 training digits and 500 validation digits."""
     return mnist_data.x_train[:2000], mnist_data.y_train[:2000], mnist_data.x_train[-500:], mnist_data.y_train[-500:]
-
-
-# ------------------------------------------------------------------------------- optimizers
-def test_adam_matches_the_formula(rng):
-    w = rng.random(6).astype(np.float32)
-    g = rng.normal(size=6).astype(np.float32)
-    state = optim.init_state("adam", 6)
-    expected = w.copy()
-    m = 0.1 * g
-    v = 0.001 * g ** 2
-    expected -= 0.01 * math.sqrt(1 - 0.999) / (1 - 0.9) * m / (np.sqrt(v) + 1e-8)
-    optim.update("adam", w, g.copy(), state, 0.01)
-    np.testing.assert_allclose(w, expected, rtol=1e-5)
-    assert int(state["t"]) == 1
-
-
-def test_momentum_accumulates(rng):
-    w = np.zeros(3, np.float32)
-    state = optim.init_state("momentum", 3)
-    for _ in range(2):
-        optim.update("momentum", w, np.ones(3, np.float32), state, 0.1, momentum=0.5)
-    np.testing.assert_allclose(w, -(0.1 * 1 + 0.1 * 1.5))  # v1 = 1, v2 = 0.5 + 1
-
-
-def test_schedules():
-    assert optim.learning_rate("constant", 0.1, 50, 100) == 0.1
-    assert optim.learning_rate("cosine", 0.1, 0, 100) == pytest.approx(0.1)
-    assert optim.learning_rate("cosine", 0.1, 50, 100) == pytest.approx(0.05)
-    assert optim.learning_rate("linear", 0.1, 75, 100) == pytest.approx(0.025)
-    with pytest.raises(ValueError, match="unknown schedule"):
-        optim.learning_rate("step", 0.1, 0, 1)
-
-
-def test_unknown_optimizer():
-    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
-        optim.init_state("rmsprop", 3)
 
 
 def test_plan_counts_steps():
@@ -103,7 +66,7 @@ def test_resume_is_bit_identical(config, small, tmp_path):
     resumed = Network(seed=99)  # different init: everything must come from the checkpoint
     result = train(resumed, x, y, config, x_val=xv, y_val=yv, checkpoint_path=path, resume=True, progress=False)
     assert result.step == total
-    np.testing.assert_array_equal(resumed.flat, one_run.flat)
+    np.testing.assert_array_equal(resumed.parameter_vector(), one_run.parameter_vector())
     strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
     assert strip(result.history) == strip(straight.history)
     assert strip(read_history(path)) == strip(straight.history)
@@ -119,7 +82,7 @@ def test_resume_with_more_epochs_continues(small, tmp_path):
     train(straight, x, y, longer, progress=False)
     resumed = Network(seed=0)
     train(resumed, x, y, longer, checkpoint_path=path, resume=True, progress=False)
-    np.testing.assert_array_equal(resumed.flat, straight.flat)
+    np.testing.assert_array_equal(resumed.parameter_vector(), straight.parameter_vector())
 
 
 def test_resume_on_other_data_warns(small, tmp_path):
