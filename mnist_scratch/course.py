@@ -96,17 +96,19 @@ def tiny_values(net: Network | None = None) -> dict[str, np.ndarray]:
     """Every forward value and every gradient of the tiny network on ``TINY_X, TINY_Y``.
 
     Computed by the package's own code (``Network.activations`` and ``Network.loss_and_grads``);
-    keys: ``x, z1, a1, z2, p, loss`` and ``dW1, db1, dW2, db2, dz2, da1, dz1`` (row vectors, N = 1).
+    keys: ``x, z1, a1, z2, p, loss`` and ``dW1, db1, dW2, db2, dp, dz2, da1, dz1`` (row vectors, N = 1).
     """
     net = net or tiny_network()
     x, a1, p = net.activations(TINY_X)
     loss, grads = net.loss_and_grads(TINY_X, TINY_Y)
     z1 = TINY_X @ net.params["W1"] + net.params["b1"]
     z2 = a1 @ net.params["W2"] + net.params["b2"]
-    dz2 = p - np.eye(2)[TINY_Y]               # (p - onehot) / N with N = 1
+    onehot = np.eye(2)[TINY_Y]
+    dz2 = p - onehot                          # (p - onehot) / N with N = 1
     da1 = dz2 @ net.params["W2"].T
     values = {"x": x, "z1": z1, "a1": a1, "z2": z2, "p": p, "loss": np.float64(loss),
-              "dz2": dz2, "da1": da1, "dz1": da1 * (z1 > 0)}
+              "dp": np.where(onehot > 0, -1 / p, 0.0),              # dL/dp for L = -log p[y]: only the true class's entry
+              "dz2": dz2, "da1": da1, "dz1": np.where(z1 > 0, da1, 0.0)}
     values.update({f"d{name}": g for name, g in grads.items()})
     return values
 

@@ -239,3 +239,23 @@ def plot_playground(result) -> Figure:
     ax_grad.set_title("Gradients of the last step")
     ax_grad.set_xlabel("dL/dW")
     return fig
+
+
+def plot_losses(losses, title: str = "Training loss of every step") -> Figure:
+    """The loss of every training step (light) and its running mean (dark), log scale."""
+    losses = np.asarray(losses, dtype=np.float64)
+    if losses.size == 0:
+        raise ValueError("no losses to plot")
+    fig = Figure(figsize=(7, 3), layout="constrained")
+    ax = fig.subplots()
+    steps = np.arange(1, len(losses) + 1)
+    ax.plot(steps, losses, color="lightgray", lw=0.8, label="each step")
+    window = max(1, len(losses) // 25)
+    ax.plot(steps[window - 1:], np.convolve(losses, np.ones(window) / window, mode="valid"),
+            color=FORWARD, label=f"mean of {window} steps")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy (log scale)")
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    return fig

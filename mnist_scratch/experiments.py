@@ -124,9 +124,9 @@ def momentum_velocity(g: float = 1.0, momentum: float = 0.9, steps: int = 60) ->
 # ----------------------------------------------------------------------------- overfitting
 REGULARISERS = {
     "no regularisation": {},
-    "weight decay": {"weight_decay": 1e-3},
+    "weight decay": {"weight_decay": 1e-2},
     "augmentation": {"augment": True},
-    "weight decay + augmentation": {"weight_decay": 1e-3, "augment": True},
+    "weight decay + augmentation": {"weight_decay": 1e-2, "augment": True},
 }
 
 
@@ -154,3 +154,15 @@ def final_gap(history: list[dict]) -> tuple[float, float, float]:
     """``(train accuracy, validation accuracy, train - validation)`` at the end of a run."""
     last = history[-1]
     return last["train_acc"], last["val_acc"], last["train_acc"] - last["val_acc"]
+
+
+def gap_table(histories: dict[str, list[dict]]) -> str:
+    """Train and validation accuracy and their gap at the end of each run, and which run had the
+    smallest gap and which the highest validation accuracy (several lines of text)."""
+    gaps = {name: final_gap(history) for name, history in histories.items()}
+    lines = [f"{name:>28}: train {t:.1%}, validation {v:.1%}, gap {100 * g:5.1f} points"
+             for name, (t, v, g) in gaps.items()]
+    smallest = min(gaps, key=lambda name: gaps[name][2])
+    highest = max(gaps, key=lambda name: gaps[name][1])
+    lines.append(f"smallest gap: {smallest}; highest validation accuracy: {highest}")
+    return "\n".join(lines)

@@ -56,15 +56,25 @@ class PlayResult:
     diverged_at: int | None = None                       # the step whose loss became NaN/inf
     seconds: float = 0.0
 
+    def verdict(self) -> str:
+        """``"diverged"`` (the loss became inf/NaN), ``"unstable"`` (it ended above the first step's loss),
+        ``"crawls"`` (it fell by less than 10 %) or ``"learns"``."""
+        if self.diverged_at is not None:
+            return "diverged"
+        first, last = self.losses[0], np.mean(self.losses[-10:])   # first: the untrained loss
+        if last >= first:
+            return "unstable"
+        return "crawls" if last > 0.9 * first else "learns"
+
     def summary(self) -> str:
         """One line, e.g. ``sgd lr 0.1: 300 steps in 0.4 s, loss 2.31 -> 0.35, validation 89.1 %``."""
         c = self.config
         head = f"{c.optimizer} lr {c.lr:g}, batch {c.batch_size}, hidden {c.hidden}, init x{c.init_scale:g}"
         if self.diverged_at is not None:
             return f"{head}: DIVERGED at step {self.diverged_at} (the loss became inf/NaN)"
-        first, last = np.mean(self.losses[:10]), np.mean(self.losses[-10:])
-        return (f"{head}: {len(self.losses)} steps in {self.seconds:.1f} s, loss {first:.2f} -> {last:.2f}, "
-                f"validation {self.val_acc:.1%}")
+        first, last = self.losses[0], np.mean(self.losses[-10:])
+        return (f"{head}: {len(self.losses)} steps in {self.seconds:.1f} s, loss {first:.2f} -> {last:.2f} "
+                f"({self.verdict()}), validation {self.val_acc:.1%}")
 
 
 def play(config: PlayConfig, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
