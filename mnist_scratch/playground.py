@@ -57,12 +57,17 @@ class PlayResult:
     seconds: float = 0.0
 
     def verdict(self) -> str:
-        """``"diverged"`` (the loss became inf/NaN), ``"unstable"`` (it ended above the first step's loss),
-        ``"crawls"`` (it fell by less than 10 %) or ``"learns"``."""
+        """How the run went, from its losses.
+
+        ``"diverged"``: the loss became inf/NaN. ``"unstable"``: the loss blew up along the way
+        (above 3 x its first value) or ended more than 10 % above where it started.
+        ``"crawls"``: it fell by less than 10 %. ``"learns"``: it fell by more.
+        (Start and end are means of the first and last 10 steps: single batches are noisy.)
+        """
         if self.diverged_at is not None:
             return "diverged"
-        first, last = self.losses[0], np.mean(self.losses[-10:])   # first: the untrained loss
-        if last >= first:
+        first, last = np.mean(self.losses[:10]), np.mean(self.losses[-10:])
+        if max(self.losses) > 3 * self.losses[0] or last > 1.1 * first:
             return "unstable"
         return "crawls" if last > 0.9 * first else "learns"
 
@@ -72,7 +77,7 @@ class PlayResult:
         head = f"{c.optimizer} lr {c.lr:g}, batch {c.batch_size}, hidden {c.hidden}, init x{c.init_scale:g}"
         if self.diverged_at is not None:
             return f"{head}: DIVERGED at step {self.diverged_at} (the loss became inf/NaN)"
-        first, last = self.losses[0], np.mean(self.losses[-10:])
+        first, last = np.mean(self.losses[:10]), np.mean(self.losses[-10:])
         return (f"{head}: {len(self.losses)} steps in {self.seconds:.1f} s, loss {first:.2f} -> {last:.2f} "
                 f"({self.verdict()}), validation {self.val_acc:.1%}")
 
