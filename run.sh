@@ -36,7 +36,7 @@ setup_chromium() {  # the browser test drives Debian's Chromium through playwrig
     local sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     echo "installing Chromium (Debian package) for the browser test..."
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium >/dev/null
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
   fi
 }
 

@@ -87,14 +87,15 @@ def as_rgba_dark_on_light(gray: np.ndarray) -> np.ndarray:
     return rgba
 
 
-def load_network(checkpoint: Path | None):
+def find_network(checkpoint: Path | None):
     """The network at ``checkpoint`` (or the default one), else a quickly trained one."""
+    from mnist_scratch.checkpoint import load_network
     from mnist_scratch.network import Network
 
     path = Path(checkpoint) if checkpoint else paths.default_checkpoint()
     if path.is_file():
         print(f"network: {path}")
-        return Network.load(path)
+        return load_network(path)
     if checkpoint:
         raise SystemExit(f"no checkpoint at {path}")
     from mnist_scratch.train import TrainConfig, train
@@ -116,7 +117,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     widths = (args.pen, args.pen) if args.pen else (8.0, 32.0)
 
-    net = load_network(args.checkpoint)
+    net = find_network(args.checkpoint)
     x, y = load_mnist("test")
     x, y = x[:args.n], y[:args.n]
     rng = np.random.default_rng(args.seed)

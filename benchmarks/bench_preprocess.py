@@ -25,6 +25,7 @@ import numpy as np
 
 from mnist_scratch import paths
 from mnist_scratch.data import load_mnist
+from mnist_scratch.checkpoint import load_network
 from mnist_scratch.network import Network
 from mnist_scratch.preprocess import preprocess
 from mnist_scratch.strokes import rasterize_strokes
@@ -72,7 +73,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     path = args.checkpoint or paths.default_checkpoint()
-    net = Network.load(path) if Path(path).is_file() else Network(seed=0)
+    net = load_network(path) if Path(path).is_file() else Network(seed=0)
     print(f"network: {path if Path(path).is_file() else 'fresh Network (no checkpoint)'}")
     rng = np.random.default_rng(args.seed)
     x, _ = load_mnist("test")

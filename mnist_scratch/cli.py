@@ -19,10 +19,30 @@ class CliError(Exception):
 
 
 # ----------------------------------------------------------------------------- arguments
+class Parser(argparse.ArgumentParser):
+    """argparse with the package's error format: one ``error:`` line and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
+
+
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
 
@@ -52,57 +72,82 @@ def build_parser() -> argparse.ArgumentParser:
     from .optimizers import OPTIMIZERS, SCHEDULES
     from .train import RECIPES
 
-    parser = argparse.ArgumentParser(prog="python -m mnist_scratch",
+    default = RECIPES["default"]
+    parser = Parser(prog="python -m mnist_scratch", allow_abbrev=False,
                                      description="A neural network for handwritten digits, from scratch in NumPy.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = commands.add_parser("train", help="train a network on MNIST and report its test accuracy",
-                            description="Train a network on MNIST (a fixed validation set carved from the "
-                                        "training set; the test set is only evaluated), save a checkpoint "
-                                        "and print the test accuracy.")
+    def command(name: str, help: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, description=description, allow_abbrev=False)
+
+    p = command("train", "train a network on MNIST and report its test accuracy",
+                "Train a network on MNIST (a fixed validation set carved from the training set; the test "
+                "set is only evaluated), save a checkpoint and print the test accuracy. A checkpoint "
+                "already at --checkpoint is kept as <name>.before-train-<time>.npz unless --resume "
+                "continues it.")
     _common(p)
     p.add_argument("--recipe", choices=sorted(RECIPES), default="default",
                    help="starting settings; the options below override them (default: default, "
                         "Adam + cosine schedule + augmentation)")
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
-    p.add_argument("--epochs", type=float)
-    p.add_argument("--steps", type=_positive_int, help="total optimizer steps (overrides --epochs)")
-    p.add_argument("--lr", type=float, help="base learning rate")
-    p.add_argument("--schedule", choices=SCHEDULES)
-    p.add_argument("--batch-size", type=_batch_size, help="an integer, or 'full' for full-batch gradient descent")
-    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"(default: the recipe's; {default.optimizer})")
+    p.add_argument("--epochs", type=_positive_float, help=f"passes over the training set (default: the "
+                                                          f"recipe's; {default.epochs:g})")
+    p.add_argument("--steps", type=_positive_int, help="total optimizer steps, overrides --epochs "
+                                                       "(default: from --epochs)")
+    p.add_argument("--lr", type=_positive_float, help=f"base learning rate (default: the recipe's; {default.lr:g})")
+    p.add_argument("--schedule", choices=SCHEDULES, help=f"(default: the recipe's; {default.schedule})")
+    p.add_argument("--batch-size", type=_batch_size, help=f"an integer, or 'full' for full-batch gradient "
+                                                          f"descent (default: the recipe's; {default.batch_size})")
+    p.add_argument("--weight-decay", type=float, help=f"L2 penalty on the weights (default: the recipe's; "
+                                                      f"{default.weight_decay:g})")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                   help="random shifts/rotations/scalings of each batch")
+                   help="random shifts/rotations/scalings of each batch (default: the recipe's; on)")
     p.add_argument("--hidden", type=_hidden, default=(64,), help="hidden layer sizes, e.g. 64 or 128,64 (default: 64)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--checkpoint-every", type=_positive_int, help="also save every N steps")
-    p.add_argument("--resume", action="store_true", help="continue the run saved in --checkpoint")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--seed", type=int, help=f"(default: the recipe's; {default.seed})")
+    p.add_argument("--checkpoint-every", type=_positive_int, help="also save every N steps (default: only at the end)")
+    p.add_argument("--resume", action="store_true", help="continue the run saved in --checkpoint (default: off)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (default: off)")
 
-    p = commands.add_parser("evaluate", help="accuracy and a per-digit table for a checkpoint")
+    p = command("evaluate", "accuracy and a per-digit table for a checkpoint",
+                "Load a checkpoint and report its accuracy on the MNIST test set: overall, per digit "
+                "(precision and recall) and the most common confusions; optionally write the figures.")
     _common(p)
-    p.add_argument("--figures", type=Path, default=None, help="also write the evaluation figures (PNG) here")
+    p.add_argument("--figures", type=Path, default=None, help="also write the evaluation figures (PNG) "
+                                                              "into this folder (default: none)")
 
-    p = commands.add_parser("feedback", help="your saved drawings: counts, export, import")
+    p = command("feedback", "your saved drawings: counts, export, import",
+                "List, export or import the drawings saved from the drawing pad.")
     p.add_argument("--store", type=Path, default=None, help=f"feedback store (default: {paths.feedback_db()})")
     actions = p.add_subparsers(dest="action", metavar="ACTION")
-    actions.add_parser("list", help="saved drawings per digit (the default)")
-    e = actions.add_parser("export", help="write a Kaggle-style CSV: label,pixel0,...,pixel783")
+    actions.add_parser("list", help="saved drawings per digit (the default)", allow_abbrev=False)
+    e = actions.add_parser("export", help="write a Kaggle-style CSV: label,pixel0,...,pixel783", allow_abbrev=False)
     e.add_argument("csv", type=Path)
-    i = actions.add_parser("import", help="read a Kaggle-style CSV into the store")
+    i = actions.add_parser("import", help="read a Kaggle-style CSV into the store", allow_abbrev=False)
     i.add_argument("csv", type=Path)
 
-    p = commands.add_parser("retrain", help="fine-tune on your saved drawings mixed with MNIST replay")
+    p = command("retrain", "fine-tune on your saved drawings mixed with MNIST replay",
+                "Fine-tune the network in --checkpoint on your saved drawings, mixed with a replay of "
+                "MNIST digits so it does not forget them, and save it (the previous network is kept as "
+                "<name>.before-retrain-<time>.npz).")
     _common(p)
     p.add_argument("--store", type=Path, default=None, help=f"feedback store (default: {paths.feedback_db()})")
-    p.add_argument("--epochs", type=float, default=None, help="passes over the mixed data")
+    p.add_argument("--epochs", type=_positive_float, default=None,
+                   help="passes over the mixed data (default: the retrain recipe's)")
     p.add_argument("--output", type=Path, default=None, help="where to save the fine-tuned network "
-                                                               "(default: overwrite --checkpoint)")
+                                                               "(default: replace --checkpoint)")
     return parser
 
 
 # ----------------------------------------------------------------------------- commands
+def _existing_checkpoint(args) -> Path:
+    checkpoint = args.checkpoint or paths.default_checkpoint()
+    if not checkpoint.exists():
+        raise CliError(f"no checkpoint at {checkpoint}; train one first: python -m mnist_scratch train")
+    return checkpoint
+
+
 def cmd_train(args) -> None:
+    from .checkpoint import architecture, check_writable, keep_backup
     from .data import load_dataset, train_val_split
     from .network import Network
     from .train import RECIPES, accuracy, train
@@ -117,15 +162,18 @@ def cmd_train(args) -> None:
     if args.checkpoint_every:
         overrides["checkpoint_every"] = args.checkpoint_every
     config = dataclasses.replace(RECIPES[args.recipe], **overrides)
-    data = load_dataset(args.data_dir)
-    x_train, y_train, x_val, y_val = train_val_split(data.x_train, data.y_train)
     sizes = (784, *args.hidden, 10)
     checkpoint = args.checkpoint or paths.default_checkpoint()
     if args.resume and not checkpoint.exists():
         raise CliError(f"--resume: no checkpoint at {checkpoint}")
+    check_writable(checkpoint)  # now, not after training
+    data = load_dataset(args.data_dir)
+    x_train, y_train, x_val, y_val = train_val_split(data.x_train, data.y_train)
     print(f"data: {data.source} ({len(y_train)} train, {len(y_val)} validation, {len(data.y_test)} test digits)")
-    print(f"network: {'-'.join(map(str, sizes))}; {config.optimizer}, lr {config.lr:g}, {config.schedule}, "
+    print(f"network: {architecture(sizes)}; {config.optimizer}, lr {config.lr:g}, {config.schedule}, "
           f"batch {config.batch_size or 'full'}, augment {'on' if config.augment else 'off'}")
+    if not args.resume and checkpoint.exists():
+        print(f"the existing checkpoint is kept as {keep_backup(checkpoint, 'before-train').name}")
     net = Network(sizes, seed=config.seed)
     result = train(net, x_train, y_train, config, x_val=x_val, y_val=y_val, checkpoint_path=checkpoint,
                    resume=args.resume, progress=not args.quiet)
@@ -139,17 +187,15 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
+    from .checkpoint import architecture, load_network
     from .data import load_dataset
     from .evaluate import evaluate, format_report
-    from .network import Network
 
-    checkpoint = args.checkpoint or paths.default_checkpoint()
-    if not checkpoint.exists():
-        raise CliError(f"no checkpoint at {checkpoint}; train one first: python -m mnist_scratch train")
-    net = Network.load(checkpoint)
+    checkpoint = _existing_checkpoint(args)
+    net = load_network(checkpoint)
     data = load_dataset(args.data_dir)
     report = evaluate(net, data.x_test, data.y_test)
-    print(f"checkpoint: {checkpoint} ({'-'.join(map(str, net.sizes))})")
+    print(f"checkpoint: {checkpoint} ({architecture(net.sizes)})")
     print(f"data: {data.source}, test split")
     print(format_report(report))
     if args.figures is not None:
@@ -182,16 +228,16 @@ def cmd_feedback(args) -> None:
 
 
 def cmd_retrain(args) -> None:
-    from .network import Network
+    from .checkpoint import check_writable, load_network
     from .retrain import RetrainConfig, retrain_on_feedback
     from .store import FeedbackStore
 
-    checkpoint = args.checkpoint or paths.default_checkpoint()
-    if not checkpoint.exists():
-        raise CliError(f"no checkpoint at {checkpoint}; train one first: python -m mnist_scratch train")
+    checkpoint = _existing_checkpoint(args)
+    net = load_network(checkpoint)
+    if args.output is not None:
+        check_writable(args.output)
     store = FeedbackStore(args.store)
     config = RetrainConfig() if args.epochs is None else RetrainConfig(epochs=args.epochs)
-    net = Network.load(checkpoint)
     report = retrain_on_feedback(net, store, config=config, data_dir=args.data_dir,
                                  checkpoint_path=args.output or checkpoint)
     print(report.summary())
@@ -201,9 +247,7 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "feedback": cmd_feedba
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .checkpoint import CheckpointError
     from .data import DownloadError
-    from .idx import IdxFormatError
     from .store import FeedbackStoreError
     from .train import TrainingDiverged
 
@@ -213,8 +257,9 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter("always")
             warnings.showwarning = lambda message, *rest: print(f"warning: {message}", file=sys.stderr)
             COMMANDS[args.command](args)
-    except (CliError, CheckpointError, IdxFormatError, DownloadError, TrainingDiverged, FeedbackStoreError,
-            FileNotFoundError, ValueError, OSError) as exc:
+    # CheckpointError, IdxFormatError, EmptyDrawingError and the CSV errors are ValueErrors;
+    # FileNotFoundError and PermissionError are OSErrors.
+    except (CliError, DownloadError, TrainingDiverged, FeedbackStoreError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

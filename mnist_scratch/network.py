@@ -1,23 +1,24 @@
 """A fully connected network, ``784 -> 64 ReLU -> 10 softmax``, written as the math of notebook 01.
 
-A batch is a matrix with one digit per row. For layers ``l = 1 .. L`` (the classic network has L = 2):
+A batch is a matrix with one digit per row. Layer ``l = 1, 2, ..., last`` (the classic network has
+two layers, so ``last = 2``) computes, with the shapes of the classic network:
 
-    A(0) = X                          (N, 784)   the input pixels in [0, 1]
-    Z(l) = A(l-1) @ W(l) + b(l)       (N, n_l)   pre-activation
-    A(l) = relu(Z(l))                 (N, n_l)   for the hidden layers l < L
-    P    = softmax(Z(L))              (N, 10)    the predicted probabilities (Y-hat in notebook 01)
-    loss = -mean_i log P[i, y_i]                 mean cross-entropy
+    A(0)  = X                          (N, 784)   the input pixels in [0, 1]
+    Z(l)  = A(l-1) W(l) + b(l)         (N, 64)    pre-activation; b(l) is added to every row
+    A(l)  = relu(Z(l))                 (N, 64)    for the hidden layers, l < last
+    Y_hat = softmax(Z(last))           (N, 10)    the predicted probabilities
+    L     = -(1/N) sum_i log Y_hat[i, y_i]        the mean cross-entropy (the loss)
 
-Backward pass, with Delta(l) = dloss/dZ(l) and Y the one-hot labels:
+and backpropagation, with Delta(l) = dL/dZ(l) and Y the one-hot labels (Y[i, k] = 1 if k = y_i):
 
-    Delta(L)   = (P - Y) / N
-    dW(l)      = A(l-1).T @ Delta(l)             db(l) = sum of Delta(l) over the batch
-    Delta(l-1) = (Delta(l) @ W(l).T) * relu'(Z(l-1))
+    Delta(last) = (Y_hat - Y) / N
+    dL/dW(l)    = A(l-1).T Delta(l)                dL/db(l) = sum of the rows of Delta(l)
+    Delta(l-1)  = (Delta(l) W(l).T) * relu'(Z(l-1))          (* elementwise)
 
-Symbols and code: W(l), b(l) -> ``W, b = net.layers[l - 1]`` (also ``net.params["W1"]`` ...),
-A(l) -> ``a[l]``, P -> ``p``, Delta(l) -> ``delta``, Y -> ``onehot``, N -> ``len(y)``.
-Nielsen's network.py writes ``W @ a`` with one digit per column; here ``a @ W``, so his ``w`` is
-our ``W.T``. The training loop runs the same math rearranged for speed: see ``fast_path.py``.
+In the code: W(l), b(l) are ``W, b = self.layers[l - 1]`` (also ``params["W1"]``, ``params["b1"]``,
+...), A(l) is ``a[l]``, Y_hat is ``p`` (``a[-1]``), Y is ``onehot``, Delta(l) is ``delta``, N is
+``len(y)``. Nielsen's network.py writes ``W a`` with one digit per column; here ``a W``, so his ``w``
+is our ``W.T``. The training loop runs this same math rearranged for speed: see ``fast_path.py``.
 """
 from __future__ import annotations
 
@@ -41,35 +42,31 @@ def relu_grad(z: np.ndarray) -> np.ndarray:
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
-    """Row-wise softmax ``P[i, k] = exp(z[i, k]) / sum_j exp(z[i, j])``.
+    """Row-wise ``softmax(z)[i, k] = exp(z[i, k]) / sum_j exp(z[i, j])``.
 
-    Parameters
-    ----------
-    z : ndarray of shape (N, K), float. Subtracting each row's maximum first changes nothing
-        mathematically and keeps ``exp`` from overflowing, even for logits of 1e4.
-
-    Returns
-    -------
-    ndarray of shape (N, K), same dtype, rows in [0, 1] summing to 1.
+    ``z : (N, K)`` float -> ``(N, K)``, same dtype, rows in [0, 1] summing to 1. Subtracting each
+    row's maximum first changes nothing mathematically and keeps ``exp`` finite for logits of 1e4.
     """
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
 def cross_entropy(p: np.ndarray, y: np.ndarray) -> float:
-    """Mean cross-entropy ``-mean_i log p[i, y_i]`` of probabilities ``p: (N, K)``, labels ``y: (N,)`` int.
+    """Mean cross-entropy ``L = -(1/N) sum_i log p[i, y_i]``.
 
-    A probability that rounded to 0 counts as the smallest positive float (``log`` gives about
-    -87 in float32), so a very wrong network has a large finite loss, never inf.
+    ``p : (N, K)`` float probabilities, ``y : (N,)`` int labels in 0..K-1. A probability that
+    rounded to 0 counts as the smallest positive float (``-log`` gives about 87 in float32), so a
+    very wrong network has a large finite loss, never inf.
     """
-    picked = p[np.arange(len(y)), y]                      # (N,) the probability of the right class
+    picked = p[np.arange(len(y)), y]                      # (N,) the probability of the right digit
     return float(-np.mean(np.log(np.maximum(picked, np.finfo(p.dtype).tiny))))
 
 
 def cross_entropy_grad(p: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """dloss/dZ(L) of ``cross_entropy(softmax(Z(L)), y)``: ``(p - onehot) / N``, shape (N, K)."""
-    onehot = np.eye(p.shape[1], dtype=p.dtype)[y]        # (N, K), Y in notebook 01
-    return (p - onehot) / len(y)
+    """Delta(last) = dL/dZ(last) for ``p = softmax(Z(last))``: ``(p - onehot) / N``, shape (N, K)."""
+    N = len(y)
+    onehot = np.eye(p.shape[1], dtype=p.dtype)[y]        # (N, K): Y[i, k] = 1 if k = y_i, else 0
+    return (p - onehot) / N
 
 
 def architecture(sizes) -> str:
@@ -131,19 +128,20 @@ class Network:
 
     # ------------------------------------------------------------- forward and backward
     def activations(self, x: np.ndarray) -> list[np.ndarray]:
-        """Every layer's output ``[A(0) = x, A(1), ..., A(L-1), P]`` for ``x: (N, 784)`` float in [0, 1].
+        """The forward pass, keeping every layer's output: ``[A(0) = x, A(1), ..., Y_hat]``.
 
-        ``A(l)`` has shape (N, n_l); the last entry is ``P``, the softmax probabilities (N, 10).
+        ``x : (N, 784)`` float in [0, 1]. ``A(l)`` has shape (N, n_l), e.g. (N, 64); the last entry
+        is ``p``, the softmax probabilities Y_hat, (N, 10). The backward pass needs them all.
         """
         x, _ = self.check_batch(x)
-        a = [x]
+        a = [x]                                               # A(0) = X                    (N, 784)
         for l, (W, b) in enumerate(self.layers, start=1):
             z = a[-1] @ W + b                                 # Z(l) = A(l-1) W(l) + b(l)    (N, n_l)
-            a.append(relu(z) if l < len(self.layers) else softmax(z))  # A(l), or P at the top
+            a.append(relu(z) if l < len(self.layers) else softmax(z))  # A(l), or Y_hat = softmax(Z(last))
         return a
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """The probabilities ``P: (N, 10)`` for ``x: (N, 784)`` float in [0, 1]."""
+        """The probabilities ``p = Y_hat : (N, 10)`` for ``x : (N, 784)`` float in [0, 1]."""
         return self.activations(x)[-1]
 
     def backward(self, a: list[np.ndarray], y: np.ndarray) -> dict[str, np.ndarray]:
@@ -151,25 +149,25 @@ class Network:
 
         Parameters
         ----------
-        a : the list ``activations(x)`` returned, ``[X, A(1), ..., P]``.
+        a : the list :meth:`activations` returned, ``[X, A(1), ..., Y_hat]``.
         y : ndarray of shape (N,), int labels in 0..9.
 
         Returns
         -------
-        dict ``"W1", "b1", ...`` of new arrays shaped like ``params``: dloss/dW(l), dloss/db(l).
+        dict ``"W1", "b1", ...`` of new arrays shaped like ``params``: dL/dW(l), dL/db(l).
         """
         grads = {}
-        delta = cross_entropy_grad(a[-1], y)                  # Delta(L) = (P - Y) / N       (N, 10)
+        delta = cross_entropy_grad(a[-1], y)                  # Delta(last) = (p - onehot) / N   (N, 10)
         for l in range(len(self.layers), 0, -1):
-            W, b = self.layers[l - 1]
-            grads[f"W{l}"] = a[l - 1].T @ delta               # A(l-1).T Delta(l)    (n_{l-1}, n_l)
-            grads[f"b{l}"] = delta.sum(axis=0)                # sum over the batch         (n_l,)
-            if l > 1:
-                delta = (delta @ W.T) * relu_grad(a[l - 1])   # Delta(l-1)             (N, n_{l-1})
+            W, _ = self.layers[l - 1]
+            grads[f"W{l}"] = a[l - 1].T @ delta               # dL/dW(l) = A(l-1).T Delta(l)  (n_{l-1}, n_l)
+            grads[f"b{l}"] = delta.sum(axis=0)                # dL/db(l): sum over the batch      (n_l,)
+            if l > 1:                                         # relu'(Z) = relu_grad(A): same zeros
+                delta = (delta @ W.T) * relu_grad(a[l - 1])   # Delta(l-1)                  (N, n_{l-1})
         return {name: grads[name] for name in self.params}    # in the order of params
 
     def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-        """Mean cross-entropy on ``x: (N, 784)`` float, ``y: (N,)`` int, and its gradients (keyed like params)."""
+        """The loss L on ``x : (N, 784)`` float, ``y : (N,)`` int, and its gradients (keyed like params)."""
         x, y = self.check_batch(x, y)
         a = self.activations(x)
         return cross_entropy(a[-1], y), self.backward(a, y)
@@ -184,21 +182,21 @@ class Network:
         return self.forward(x).argmax(axis=1).astype(np.int64)
 
     def input_gradient(self, x: np.ndarray, target: int | np.ndarray) -> np.ndarray:
-        """Saliency: ``d P[i, target_i] / d x[i]``, ndarray of shape (N, 784).
+        """Saliency: ``d p[i, target_i] / d x[i]``, ndarray of shape (N, 784); ``target`` int or (N,) int.
 
-        The same chain rule as :meth:`backward`, started from ``dP_t/dZ(L) = P_t (onehot_t - P)``
-        and carried down to the pixels instead of stopping at the weights.
+        The same chain rule as :meth:`backward`, started from ``dp_t/dZ(last) = p_t (onehot_t - p)``
+        (the softmax's derivative) and carried down to the pixels instead of stopping at the weights.
         """
         a = self.activations(x)
         p = a[-1]
         onehot = np.eye(p.shape[1], dtype=p.dtype)[np.broadcast_to(target, (len(p),))]
         p_t = (p * onehot).sum(axis=1, keepdims=True)         # (N, 1) the target's probability
-        delta = p_t * (onehot - p)                            # dP_t/dZ(L)                   (N, 10)
+        delta = p_t * (onehot - p)                            # dp_t/dZ(last)                (N, 10)
         for l in range(len(self.layers), 0, -1):
             W, _ = self.layers[l - 1]
-            delta = delta @ W.T                               # dP_t/dA(l-1)           (N, n_{l-1})
+            delta = delta @ W.T                               # dp_t/dA(l-1)           (N, n_{l-1})
             if l > 1:
-                delta = delta * relu_grad(a[l - 1])           # dP_t/dZ(l-1)
+                delta = delta * relu_grad(a[l - 1])           # dp_t/dZ(l-1)
         return delta
 
     def copy(self) -> "Network":

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths
+from .checkpoint import load_network
 from .data import load_dataset, train_val_split
 from .network import Network
 from .train import RECIPES, TrainConfig, train
@@ -89,9 +90,9 @@ class NotebookSettings:
         """
         target = paths.default_checkpoint()
         if target.exists():
-            return Network.load(target)
+            return load_network(target)
         if self.quick and self.checkpoint("05_quick").exists():
-            return Network.load(self.checkpoint("05_quick"))
+            return load_network(self.checkpoint("05_quick"))
         data = load_dataset()
         x_train, y_train, x_val, y_val = train_val_split(data.x_train, data.y_train)
         config = self.config("default") if self.quick else RECIPES["default"]

@@ -34,6 +34,7 @@ import numpy as np
 from ipycanvas import Canvas, hold_canvas
 
 from . import paths
+from .checkpoint import load_network
 from .network import Network
 from .preprocess import EmptyDrawingError, preprocess
 from .store import FeedbackStore
@@ -202,7 +203,7 @@ class DigitPad:
 
     Parameters
     ----------
-    net : Network or None. Default: ``Network.load(checkpoint_path)`` if that file exists;
+    net : Network or None. Default: ``checkpoint.load_network(checkpoint_path)`` if that file exists;
         otherwise the pad still draws and saves labels, and says how to train a network.
     store : FeedbackStore or None. Default: ``FeedbackStore()`` (``paths.feedback_db()``).
     checkpoint_path : where the network is loaded from and where Retrain saves it.
@@ -319,7 +320,7 @@ class DigitPad:
                 "cell. You can still draw and save labelled digits.")
             return None
         try:
-            return Network.load(self.checkpoint_path)
+            return load_network(self.checkpoint_path)
         except Exception:  # noqa: BLE001 - show a broken checkpoint instead of failing the cell
             self.output.append_stderr(traceback.format_exc())
             self.message.value = (f"<b>Could not load</b> <code>{html.escape(str(self.checkpoint_path))}</code> "

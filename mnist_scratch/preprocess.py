@@ -50,7 +50,8 @@ WIDTH_RANGE = (2.6, 3.4)  # stroke widths (output px) outside this are brought i
 MIN_SCALE_TO_THICKEN = 2.0  # thicken only on a working grid >= 2x the output resolution
 MARGIN = 2  # zero border (px) around the working grid
 MIN_INK = 0.1  # a pixel must reach this intensity to count as ink at all
-MIN_INK_AREA = 5e-4  # a drawing whose total ink is below this fraction of its area is "empty"
+MIN_INK_AREA = 2e-3  # a drawing whose total ink is below this fraction of its area is "empty"
+MAX_INK_COVER = 0.6  # a canvas with more of its pixels inked than this is not a digit drawing
 
 
 class EmptyDrawingError(ValueError):
@@ -149,11 +150,15 @@ def _background_level(x: np.ndarray) -> float:
     return level if level < 0.5 else float(np.median(x[::4, ::4]))
 
 
-def check_not_empty(gray: np.ndarray, min_ink: float = MIN_INK,
-                    min_ink_area: float = MIN_INK_AREA) -> None:
-    """Raise :class:`EmptyDrawingError` if ``gray`` has no pixel of at least ``min_ink`` or its
-    total ink (sum of intensities) is below ``min_ink_area`` times its area (with a floor of one
-    full pixel), e.g. a stray click.
+def check_not_empty(gray: np.ndarray, min_ink: float = MIN_INK, min_ink_area: float = MIN_INK_AREA,
+                    max_ink_cover: float = MAX_INK_COVER) -> None:
+    """Raise :class:`EmptyDrawingError` unless ``gray`` holds something that can be a digit.
+
+    Every rule is relative to the canvas, so the same drawing scaled to another canvas size gets
+    the same answer: no pixel reaches ``min_ink``; the total ink (sum of intensities) is below
+    ``min_ink_area`` of the area (a stray click, a one-pixel dot on 28 x 28); or more than
+    ``max_ink_cover`` of the pixels are ink (an all-ink canvas, a 1 x 1 image), which would
+    otherwise be stretched into a solid square.
 
     Parameters
     ----------
@@ -163,10 +168,14 @@ def check_not_empty(gray: np.ndarray, min_ink: float = MIN_INK,
     if peak < min_ink:
         raise EmptyDrawingError(f"the drawing is empty (brightest ink {peak:.3f} < {min_ink})")
     total = float(gray.sum(dtype=np.float64))
-    needed = max(1.0, min_ink_area * gray.size)
+    needed = min_ink_area * gray.size
     if total < needed:
-        raise EmptyDrawingError(f"the drawing is nearly empty (ink {total:.1f} pixel(s), "
-                                f"needs at least {needed:.1f})")
+        raise EmptyDrawingError(f"the drawing is nearly empty (ink {total:.1f} pixel(s) of {gray.size}, "
+                                f"needs at least {needed:.1f}): too little to be a digit")
+    cover = float(np.mean(gray >= 0.5 * peak))
+    if cover > max_ink_cover:
+        raise EmptyDrawingError(f"the drawing is not a digit: {100 * cover:.0f} % of the canvas is ink "
+                                f"(nothing empty around it to show a shape)")
 
 
 def reduce_to_grid(gray: np.ndarray, work_size: int = WORK_SIZE,
@@ -435,8 +444,9 @@ def preprocess(image: np.ndarray, *, sigma: float = SIGMA, threshold: float = TH
     Raises
     ------
     EmptyDrawingError (a ValueError)
-        The drawing is empty or near-empty: no pixel reaches ``MIN_INK`` or the total ink is below
-        ``MIN_INK_AREA`` of the image area (e.g. a stray click on a large canvas).
+        The drawing cannot be a digit (see :func:`check_not_empty`): no pixel reaches ``MIN_INK``,
+        the total ink is below ``MIN_INK_AREA`` of the image area (a stray click, a one-pixel
+        dot), or more than ``MAX_INK_COVER`` of it is ink (an all-ink canvas, a 1 x 1 image).
     ValueError
         NaN/inf, wrong shape or dtype, values out of range.
     """

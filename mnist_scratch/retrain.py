@@ -9,14 +9,13 @@ after, so the user sees both what was gained and what (if anything) was lost.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from .atomic import atomic_path
+from .checkpoint import check_network_shape, save_network_keeping_backup
 from .data import MnistData, load_dataset
 from .network import Network
 from .train import TrainConfig, accuracy, train
@@ -71,19 +70,6 @@ def mix_with_replay(x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.ndarray,
     return x, y, n_replay
 
 
-def keep_backup(path: Path) -> Path | None:
-    """Rename an existing checkpoint to ``<name>.before-retrain-<time>.npz``; return the new name."""
-    if not path.exists():
-        return None
-    backup = path.with_name(f"{path.stem}.before-retrain-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
-    counter = 1
-    while backup.exists():
-        backup = backup.with_name(f"{path.stem}.before-retrain-{time.strftime('%Y%m%d-%H%M%S')}-{counter}{path.suffix}")
-        counter += 1
-    os.replace(path, backup)
-    return backup
-
-
 def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainConfig(),
                         data: MnistData | None = None, data_dir=None,
                         progress: Callable[[int, int], None] | None = None,
@@ -95,6 +81,7 @@ def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainC
     ``checkpoint_path`` is given the result is saved there, and a file already there is kept as a
     timestamped backup rather than overwritten. Raises ``ValueError`` when there are no drawings.
     """
+    check_network_shape(net.sizes, "retrain")  # only 784 -> 10 networks can learn the user's digits
     x_user, y_user = store.load()
     if len(y_user) == 0:
         raise ValueError("there are no saved drawings to learn from yet: draw some and press Correct or Wrong")
@@ -110,8 +97,8 @@ def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainC
     saved = backup = None
     if checkpoint_path is not None:
         saved = Path(checkpoint_path)
-        with atomic_path(saved) as tmp:  # the old file moves aside only once the new one is written
-            net.save(tmp, metadata={"retrained_on_drawings": len(y_user), "replay": n_replay})
-            backup = keep_backup(saved)
+        # The previous network is kept as a backup; at every instant `saved` holds a whole network.
+        backup = save_network_keeping_backup(net, saved, "before-retrain",
+                                             metadata={"retrained_on_drawings": len(y_user), "replay": n_replay})
     return RetrainReport(len(y_user), n_replay, before_mnist, accuracy(net, data.x_test, data.y_test),
                          before_user, accuracy(net, x_user, y_user), result.seconds, saved, backup)

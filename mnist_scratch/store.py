@@ -204,6 +204,7 @@ class FeedbackStore:
         self._lock = threading.RLock()  # one transaction at a time on the shared connection
         self._con: sqlite3.Connection | None = None  # opened on first use, kept open
         self._file_id: tuple[int, int] | None = None  # (st_dev, st_ino) of the file _con has open
+        self._read_only = False  # True when the file could only be opened for reading
         with self._read():
             pass  # opening an existing file validates it
 
@@ -237,8 +238,9 @@ class FeedbackStore:
         """The open connection and schema version (0 for a new, empty file), or (None, 0) when
         there is no file and ``create`` is False. The caller holds ``self._lock``."""
         file_id = self._file_identity()
-        if self._con is not None and file_id != self._file_id:  # deleted or replaced: reopen
-            self.close()
+        if self._con is not None and (file_id != self._file_id or (create and self._read_only)):
+            self.close()  # deleted or replaced, or open read-only and now asked to write: reopen
+            self._read_only = False
         if self._con is None:
             if file_id is None and not create:
                 return None, 0
@@ -251,14 +253,30 @@ class FeedbackStore:
             raise FeedbackStoreError(f"{self.path} is a folder, not a feedback store file")
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        uri = self.path.as_uri() + ("?mode=rwc" if create else "?mode=rw")
+        # Reading works on a store that cannot be written (a read-only file, or a read-only folder,
+        # where WAL's side files cannot be made): then the file is opened read-only, and as
+        # immutable if even that needs the side files.
+        modes = ["rwc"] if create else ["rw", "ro", "ro&immutable=1"]
+        con = None
+        for mode in modes:
+            try:
+                con = sqlite3.connect(f"{self.path.as_uri()}?mode={mode}", uri=True, timeout=self.timeout,
+                                      isolation_level=None, check_same_thread=False)
+                self._check_header(con)
+            except sqlite3.Error as e:
+                if con is not None:
+                    con.close()
+                    con = None
+                if mode == modes[-1]:
+                    raise self._explain(e, "open it") from e
+                continue
+            except BaseException:
+                if con is not None:
+                    con.close()
+                raise
+            self._read_only = mode != modes[0] and not create
+            break
         try:
-            con = sqlite3.connect(uri, uri=True, timeout=self.timeout, isolation_level=None,
-                                  check_same_thread=False)
-        except sqlite3.Error as e:
-            raise FeedbackStoreError(f"cannot open feedback store {self.path}: {e}") from e
-        try:
-            self._check_header(con)
             con.execute("PRAGMA foreign_keys = ON")
             con.execute("PRAGMA synchronous = FULL")  # a reported save survives even power loss
         except BaseException:
@@ -275,9 +293,11 @@ class FeedbackStore:
                 "SELECT (SELECT application_id FROM pragma_application_id()),"
                 " (SELECT user_version FROM pragma_user_version()),"
                 " (SELECT count(*) FROM sqlite_master)").fetchone()
+        except sqlite3.OperationalError:
+            raise  # could not read it now (locked, read-only side files, ...): not a verdict on the file
         except sqlite3.DatabaseError as e:
             raise FeedbackStoreError(
-                f"{self.path} is not a feedback store (SQLite says: {e})") from e
+                f"{self.path} is not a feedback store, or a damaged one (SQLite says: {e})") from e
         if app_id == 0 and version == 0 and n_objects == 0:
             return 0
         if app_id != APPLICATION_ID:
@@ -305,20 +325,44 @@ class FeedbackStore:
                     raise
                 time.sleep(0.01)
 
+    def _explain(self, error: sqlite3.Error, doing: str) -> FeedbackStoreError:
+        """A one-line :class:`FeedbackStoreError` for an SQLite error: the file, what happened, what to do."""
+        text = str(error)
+        lowered = text.lower()
+        if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+            advice = ("the file or its folder cannot be written (read-only?): saved drawings can still "
+                      "be listed and exported; to save new ones, make it writable or use another --store")
+        elif "full" in lowered:
+            advice = "the disk is full: free some space and save again (the drawings saved before are intact)"
+        elif "malformed" in lowered or "not a database" in lowered or "i/o" in lowered or "corrupt" in lowered:
+            advice = ("the file is damaged: keep a copy of it, then export what can be read "
+                      "(python -m mnist_scratch feedback export FILE.csv) into a new store")
+        elif "locked" in lowered or "busy" in lowered:
+            advice = "another program kept the store locked too long: try again"
+        else:
+            advice = "SQLite could not do it"
+        return FeedbackStoreError(f"feedback store {self.path}: could not {doing}: {advice} (SQLite: {text})")
+
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection | None]:
         """The connection for reading, or None when there is no store (yet)."""
         with self._lock:
-            con, version = self._connection(create=False)
-            yield con if version else None  # version 0: another process is creating the store
+            try:
+                con, version = self._connection(create=False)
+                yield con if version else None  # version 0: another process is creating the store
+            except sqlite3.Error as e:
+                raise self._explain(e, "read the saved drawings") from e
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE ... COMMIT), creating the store if needed."""
         with self._lock:
-            con, _ = self._connection(create=True)
-            self._ensure_wal(con)
-            con.execute("BEGIN IMMEDIATE")
+            try:
+                con, _ = self._connection(create=True)
+                self._ensure_wal(con)
+                con.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                raise self._explain(e, "save") from e
             try:
                 if self._check_header(con) == 0:  # first save ever: create the schema
                     for statement in _SCHEMA:
@@ -327,9 +371,14 @@ class FeedbackStore:
                     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 yield con
                 con.execute("COMMIT")
-            except BaseException:
+            except BaseException as e:
                 if con.in_transaction:
-                    con.execute("ROLLBACK")
+                    try:
+                        con.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass  # SQLite rolls back by itself when a statement fails this way
+                if isinstance(e, sqlite3.Error):
+                    raise self._explain(e, "save") from e
                 raise
 
     # ------------------------------------------------------------------ writing
@@ -409,14 +458,24 @@ class FeedbackStore:
             return self._retract(con, row[0], "undo")
 
     # ------------------------------------------------------------------ reading
-    @staticmethod
-    def _record(row) -> FeedbackRecord:
+    def _check_row(self, rid, image, label) -> None:
+        """Refuse a row a damaged file returned (SQLite reads some damage as NULL or short values)."""
+        if not isinstance(image, bytes) or len(image) != 784 or type(label) is not int or not 0 <= label <= 9:
+            raise FeedbackStoreError(
+                f"feedback store {self.path}: record {rid} is damaged (the file is corrupted): keep a copy of "
+                f"the file; the other drawings can be exported with python -m mnist_scratch feedback export")
+
+    def _record(self, row) -> FeedbackRecord:
         rid, image, label, pred, conf, created, source, strokes, w, h, retracted = row
+        self._check_row(rid, image, label)
+        try:
+            strokes = None if strokes is None else json.loads(strokes)
+        except (ValueError, TypeError, RecursionError):
+            strokes = None  # the strokes are a convenience; the image is the record
         return FeedbackRecord(
             id=rid, image=np.frombuffer(image, dtype=np.uint8).reshape(28, 28).copy(), label=label,
             predicted=pred, confidence=conf, created_utc=created, source=source,
-            strokes=None if strokes is None else json.loads(strokes),
-            canvas_size=None if w is None else (w, h), retracted_utc=retracted,
+            strokes=strokes, canvas_size=None if w is None else (w, h), retracted_utc=retracted,
         )
 
     def records(self, include_retracted: bool = False) -> list[FeedbackRecord]:
@@ -442,9 +501,11 @@ class FeedbackStore:
     def _load_uint8(self) -> tuple[np.ndarray, np.ndarray]:
         with self._read() as con:
             rows = [] if con is None else con.execute(
-                f"SELECT image, label FROM drawings d WHERE {_LIVE} ORDER BY d.id").fetchall()
-        x = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.uint8).reshape(len(rows), 784)
-        return x, np.array([r[1] for r in rows], dtype=np.int64)
+                f"SELECT id, image, label FROM drawings d WHERE {_LIVE} ORDER BY d.id").fetchall()
+        for row in rows:
+            self._check_row(*row)
+        x = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.uint8).reshape(len(rows), 784)
+        return x, np.array([r[2] for r in rows], dtype=np.int64)
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         """The live drawings in the form of ``load_mnist``.
@@ -518,8 +579,14 @@ def read_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     y : (N,) int64 in 0..9
     """
     path = Path(path)
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        lines = f.read().splitlines()
+    raw = path.read_bytes()
+    try:
+        lines = raw.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ValueError(f"{path}, line {line}, column {column}: byte {raw[e.start]:#04x} is not UTF-8 text "
+                         f"(a CSV of digits holds only numbers and commas; save it as UTF-8)") from None
     if not lines or not lines[0].strip():
         raise ValueError(f"{path}: empty file, expected the header {CSV_HEADER[:30]}...")
     header = [h.strip().strip('"') for h in lines[0].split(",")]
@@ -539,24 +606,29 @@ def read_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
                 f"{path}, line {i + 1}: expected 785 columns, found {line.count(',') + 1}")
     if not body:
         return np.zeros((0, 784), np.uint8), np.zeros(0, np.int64)
+    # Every message names the file, the 1-based line and the 1-based column (column 1 is the label).
+    def where(row: int, col: int) -> str:
+        return f"{path}, line {numbers[row] + 1}, column {col + 1}"
+
     try:
-        table = np.loadtxt(body, delimiter=",", dtype=np.int32, comments=None, ndmin=2)  # (N, 785)
-    except ValueError as e:
-        for i, line in zip(numbers, body):
+        table = np.loadtxt(body, delimiter=",", dtype=np.int64, comments=None, ndmin=2)  # (N, 785)
+    except (ValueError, OverflowError):
+        for row, line in enumerate(body):
             for col, text in enumerate(line.split(",")):
                 if not _INT_FIELD.fullmatch(text):
-                    raise ValueError(f"{path}, line {i + 1}, column {col + 1}: "
-                                     f"{text!r} is not an integer") from None
-        raise ValueError(f"{path}: {e}") from None
+                    raise ValueError(f"{where(row, col)}: {text.strip()[:20]!r} is not an integer") from None
+                if not -2**62 < int(text) < 2**62:
+                    raise ValueError(f"{where(row, col)}: {text.strip()[:30]} is outside "
+                                     f"{'0..9' if col == 0 else '0..255'}") from None
+        raise ValueError(f"{path}: not a CSV of integers") from None
     bad_label = np.flatnonzero((table[:, 0] < 0) | (table[:, 0] > 9))
     if bad_label.size:
         r = bad_label[0]
-        raise ValueError(f"{path}, line {numbers[r] + 1}: label {table[r, 0]} is not a digit 0..9")
+        raise ValueError(f"{where(r, 0)}: label {table[r, 0]} is not a digit 0..9")
     bad_pixel = np.argwhere((table[:, 1:] < 0) | (table[:, 1:] > 255))
     if bad_pixel.size:
         r, c = bad_pixel[0]
-        raise ValueError(f"{path}, line {numbers[r] + 1}: pixel{c} = {table[r, c + 1]} "
-                         "is outside 0..255")
+        raise ValueError(f"{where(r, c + 1)}: pixel{c} = {table[r, c + 1]} is outside 0..255")
     return table[:, 1:].astype(np.uint8), table[:, 0].astype(np.int64)
 
 

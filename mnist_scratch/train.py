@@ -20,7 +20,7 @@ import numpy as np
 
 from . import optimizers
 from .augment import AugmentConfig, random_affine
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, read_metadata, read_run, save_run
 from .data import fingerprint
 from .fast_path import FastTrainer
 from .network import Network
@@ -52,10 +52,20 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> "TrainConfig":
-        data = dict(data)
-        data["augment_config"] = AugmentConfig(**data.get("augment_config", {}))
-        return cls(**data)
+    def from_json(cls, data: dict, source: str = "the checkpoint") -> "TrainConfig":
+        """The config saved by :meth:`to_json`; a :class:`CheckpointError` if it is not one."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        augment_names = {f.name for f in dataclasses.fields(AugmentConfig)}
+        if not isinstance(data, dict) or not isinstance(data.get("augment_config", {}), dict):
+            raise CheckpointError(f"{source}: the training settings are not a JSON object")
+        unknown = sorted(set(data) - names) + sorted(set(data.get("augment_config", {})) - augment_names)
+        if unknown:
+            raise CheckpointError(f"{source} has settings this version of mnist_scratch does not know "
+                                  f"({', '.join(map(str, unknown))}): was it written by a newer version?")
+        try:
+            return cls(**{**data, "augment_config": AugmentConfig(**data.get("augment_config", {}))})
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{source}: unusable training settings ({exc})") from None
 
 
 # Named recipes: "default" meets the project's bar (>= 98 % test accuracy in <= 60 s on 2 cores).
@@ -150,7 +160,7 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
     data_id = fingerprint(x, y) if checkpoint_path is not None else None
     state = new_state(net, config)
     if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
-        state = load_training_checkpoint(checkpoint_path, net, config, data_id)
+        state = load_training_checkpoint(checkpoint_path, net, config, data_id, len(x))
     stop = total if until_step is None else min(int(until_step), total)
 
     trainer = FastTrainer(net, make_optimizer(config), config.weight_decay, state.optimizer_state)
@@ -223,54 +233,43 @@ def accuracy(net: Network, x: np.ndarray, y: np.ndarray, batch: int = 10_000) ->
 def save_training_checkpoint(path, net: Network, config: TrainConfig, state: TrainState,
                              data_id: str | None, total_steps: int) -> Path:
     """Write the network and the training state to ``path`` atomically (never from NaN params)."""
-    if not all(np.isfinite(w).all() for w in net.params.values()):
+    fields = {"step": state.step, "total_steps": total_steps, "config": config.to_json(),
+              "rng_state": state.rng.bit_generator.state, "history": state.history,
+              "data_fingerprint": data_id, "seconds": state.seconds,
+              "loss_sum": state.loss_sum, "loss_count": state.loss_count}
+    try:
+        return save_run(path, net, state.optimizer_state, state.perm, fields)
+    except FloatingPointError:
         raise TrainingDiverged(f"the parameters hold NaN or inf at step {state.step}; "
-                               f"{path} was left as it was")
-    arrays = dict(net.params)
-    arrays.update({f"opt.{k}": v for k, v in state.optimizer_state.items()})
-    if state.perm is not None:
-        arrays["train.perm"] = state.perm
-    meta = {
-        **net.metadata(), "kind": "training", "step": state.step, "total_steps": total_steps,
-        "config": config.to_json(), "rng_state": state.rng.bit_generator.state,
-        "history": state.history, "data_fingerprint": data_id, "seconds": state.seconds,
-        "loss_sum": state.loss_sum, "loss_count": state.loss_count,
-    }
-    return save_checkpoint(path, arrays, meta)
+                               f"{path} was left as it was") from None
 
 
-def load_training_checkpoint(path, net: Network, config: TrainConfig, data_id: str | None) -> TrainState:
+def load_training_checkpoint(path, net: Network, config: TrainConfig, data_id: str | None,
+                             n_train: int) -> TrainState:
     """Restore ``net`` and the training state from ``path``; errors if it cannot continue ``config``."""
-    arrays, meta = load_checkpoint(path)
-    if meta.get("kind") != "training":
-        raise CheckpointError(f"{path} holds a bare network, not a training run: there is nothing to resume")
-    if tuple(meta["sizes"]) != net.sizes:
-        raise CheckpointError(f"{path} is a {'-'.join(map(str, meta['sizes']))} network; cannot resume "
-                              f"into a {'-'.join(map(str, net.sizes))} network")
-    saved = TrainConfig.from_json(meta["config"])
-    if dataclasses.replace(saved, epochs=config.epochs, steps=config.steps) != config:
-        changed = [f.name for f in dataclasses.fields(config)
-                   if f.name not in ("epochs", "steps") and getattr(saved, f.name) != getattr(config, f.name)]
-        raise CheckpointError(f"{path} was trained with other settings ({', '.join(changed)}); only "
-                              f"epochs/steps may change on resume")
+    state = new_state(net, config)
+    meta = read_metadata(path)
+    if meta.get("kind") == "training":
+        saved = TrainConfig.from_json(meta.get("config"), source=str(path))
+        if dataclasses.replace(saved, epochs=config.epochs, steps=config.steps) != config:
+            changed = [f.name for f in dataclasses.fields(config)
+                       if f.name not in ("epochs", "steps") and getattr(saved, f.name) != getattr(config, f.name)]
+            raise CheckpointError(f"{path} was trained with other settings ({', '.join(changed)}); only "
+                                  f"epochs/steps may change on resume")
+    meta, optimizer_state, perm = read_run(path, net, state.optimizer_state, n_train)
     if data_id is not None and meta.get("data_fingerprint") not in (None, data_id):
         warnings.warn(f"resuming {path} on different training data than it was trained on", stacklevel=3)
-    net.set_params_from(arrays, source=str(path))
-    state = new_state(net, config)
-    for key, value in state.optimizer_state.items():
-        if f"opt.{key}" not in arrays or arrays[f"opt.{key}"].shape != value.shape:
-            raise CheckpointError(f"{path}: optimizer state {key!r} is missing or has the wrong shape")
-        value[...] = arrays[f"opt.{key}"]
-    state.rng.bit_generator.state = meta["rng_state"]
-    state.step = int(meta["step"])
-    state.perm = arrays.get("train.perm")
-    state.history = list(meta["history"])
-    state.seconds = float(meta.get("seconds", 0.0))
-    state.loss_sum, state.loss_count = float(meta["loss_sum"]), int(meta["loss_count"])
+    try:
+        state.rng.bit_generator.state = meta["rng_state"]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"{path}: the saved random generator state is unusable ({exc})") from None
+    for name, value in optimizer_state.items():
+        state.optimizer_state[name][...] = value
+    state.step, state.perm, state.history = meta["step"], perm, meta["history"]
+    state.seconds, state.loss_sum, state.loss_count = float(meta["seconds"]), float(meta["loss_sum"]), meta["loss_count"]
     return state
 
 
 def read_history(path: str | os.PathLike) -> list[dict]:
     """The training history stored in a training checkpoint (empty for a bare network)."""
-    return list(load_checkpoint(path)[1].get("history", []))
-
+    return list(read_metadata(path).get("history", []))

@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 import pytest
 
 from mnist_scratch import paths
+from mnist_scratch.checkpoint import save_network
 from mnist_scratch.store import FeedbackStore
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -62,7 +63,7 @@ def _wait_for_server(proc: subprocess.Popen, runtime: Path, log: Path) -> int:
 def lab(tmp_path, trained_net, mnist_dir):
     """A running JupyterLab: yields (base url, token, data root, server log)."""
     home = tmp_path / "home"
-    trained_net.save(home / "checkpoints" / "mnist_mlp.npz")
+    save_network(trained_net, home / "checkpoints" / "mnist_mlp.npz")
     root = tmp_path / "notebooks"
     root.mkdir()
     shutil.copy(paths.notebooks_dir() / NOTEBOOK, root / NOTEBOOK)  # autosave must not touch the repo

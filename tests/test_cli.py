@@ -2,27 +2,41 @@
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
 
 from mnist_scratch import Network, paths
+from mnist_scratch.checkpoint import save_network
 from mnist_scratch.store import FeedbackStore
 
 
-def run(*args, env_extra=None, home=None):
+def run(*args, env_extra=None, home=None, cwd=None):
+    """``python -m mnist_scratch ARGS`` in a fresh process, from ``cwd`` (default: a neutral folder)."""
     env = dict(os.environ)
     if home is not None:
         env["MNIST_SCRATCH_HOME"] = str(home)
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "mnist_scratch", *map(str, args)], capture_output=True,
-                          text=True, env=env, cwd=paths.project_root().parent, timeout=600)
+                          text=True, env=env, cwd=cwd or tempfile.gettempdir(), timeout=600)
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "feedback", "retrain"])
 def test_help(command):
     result = run(command, "--help")
     assert result.returncode == 0 and "usage: python -m mnist_scratch" in result.stdout
+
+
+@pytest.mark.parametrize("where", ["parent", "inside"])
+def test_the_installed_package_wins_wherever_the_command_runs(tmp_path, where):
+    """A user's clone is a folder named mnist_scratch (no __init__.py at its top): run from the
+    folder that holds it, ``python -m mnist_scratch`` must not import the clone as a namespace package."""
+    clone = tmp_path / "mnist_scratch"
+    clone.symlink_to(paths.project_root(), target_is_directory=True)
+    result = run("--help", cwd=tmp_path if where == "parent" else clone)
+    assert result.returncode == 0, result.stderr
+    assert "usage: python -m mnist_scratch" in result.stdout
 
 
 def test_train_evaluate_resume(tmp_path, mnist_dir):
@@ -55,14 +69,19 @@ def test_default_checkpoint_goes_under_the_data_root(tmp_path, mnist_dir):
     (("train", "--resume", "--checkpoint", "{tmp}/missing.npz"), "--resume: no checkpoint"),
     (("train", "--data-dir", "{tmp}/empty", "--steps", "1"), "lacks the MNIST files"),
     (("evaluate", "--checkpoint", "{tmp}/junk.npz"), "is not a checkpoint"),
-    (("train", "--steps", "1", "--lr", "-3", "--quiet"), "learning rate"),
+    (("train", "--steps", "1", "--lr", "-3", "--quiet"), "argument --lr: must be a positive number"),
+    (("train", "--epochs", "0"), "argument --epochs: must be a positive number, got 0"),
+    (("train", "--epochs", "-1"), "argument --epochs: must be a positive number"),
+    (("train", "--epoch", "3"), "unrecognized arguments: --epoch 3"),  # no abbreviations
+    (("retrain", "--epochs", "0"), "argument --epochs: must be a positive number"),
+    (("train", "--checkpoint", "{tmp}/junk.npz/net.npz", "--steps", "1"), "cannot write a checkpoint"),
     (("feedback", "import", "{tmp}/missing.csv"), "no CSV file"),
     (("retrain", "--checkpoint", "{tmp}/net.npz", "--store", "{tmp}/empty.sqlite3"), "no saved drawings"),
 ])
 def test_errors_are_one_line(tmp_path, args, message):
     (tmp_path / "empty").mkdir()
     (tmp_path / "junk.npz").write_bytes(b"junk")
-    Network(seed=0).save(tmp_path / "net.npz")
+    save_network(Network(seed=0), tmp_path / "net.npz")
     result = run(*[a.format(tmp=tmp_path) for a in args], home=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
@@ -91,7 +110,7 @@ def test_feedback_list_export_import_and_retrain(tmp_path, mnist_dir, trained_ne
     result = run("feedback", "--store", other, "import", csv, home=tmp_path)
     assert result.returncode == 0 and "imported 0" in result.stdout and "3 already there" in result.stdout
     assert len(FeedbackStore(other)) == 3
-    ckpt = trained_net.save(tmp_path / "net.npz")
+    ckpt = save_network(trained_net, tmp_path / "net.npz")
     result = run("retrain", "--checkpoint", ckpt, "--store", store_path, "--epochs", "1", "--data-dir", mnist_dir,
                  home=tmp_path)
     assert result.returncode == 0, result.stderr

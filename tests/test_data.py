@@ -102,6 +102,18 @@ def test_subset_fallback_warns_and_is_stratified(home):
     assert sum(row.tobytes() in train_rows for row in subset.x_test) <= 5  # MNIST has a few duplicates
     again = load_subset()
     np.testing.assert_array_equal(again.y_train, subset.y_train)  # fixed split
+    np.testing.assert_array_equal(again.x_test, subset.x_test)
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_every_slice_of_the_subset_is_a_fair_sample(split):
+    """The file is sorted by digit; the loaded splits are not (x[:128], x[-500:] hold all digits)."""
+    subset = load_subset()
+    y = subset.y_train if split == "train" else subset.y_test
+    for part in (y[:128], y[-100:], y[len(y) // 2:len(y) // 2 + 100]):
+        counts = np.bincount(part, minlength=10)
+        assert counts.min() >= 2, counts  # each digit present, none dominating
+        assert counts.max() <= 0.3 * len(part), counts
 
 
 def test_warning_is_one_line(home):

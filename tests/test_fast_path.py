@@ -95,3 +95,12 @@ def test_state_is_live_views_and_can_start_from_a_checkpoint(rng):
         np.testing.assert_array_equal(resumed.state[key], value)
     with pytest.raises(ValueError, match="'m.W1' does not fit"):
         FastTrainer(Network((20, 6, 5)), opt, state=saved)
+
+
+def test_an_optimizer_without_a_fast_update_is_refused_at_once():
+    class Lion:
+        def init_state(self, params):
+            return {}
+
+    with pytest.raises(TypeError, match="no update for Lion"):
+        FastTrainer(Network((6, 3)), Lion())

@@ -14,6 +14,7 @@ import re
 import pytest
 
 from mnist_scratch import paths
+from mnist_scratch.checkpoint import save_network
 
 MAX_CODE_LINES = 12
 NOTEBOOKS = sorted(paths.notebooks_dir().glob("*.ipynb"))
@@ -209,5 +210,5 @@ def test_drawing_network_prefers_the_trained_checkpoint(tmp_path, monkeypatch):
     assert QUICK.checkpoint("05_quick").exists() and not paths.default_checkpoint().exists()
     np.testing.assert_array_equal(QUICK.drawing_network().parameter_vector(), first.parameter_vector())  # loaded, not retrained
     trained = Network(seed=7)
-    trained.save(paths.default_checkpoint())
+    save_network(trained, paths.default_checkpoint())
     np.testing.assert_array_equal(QUICK.drawing_network().parameter_vector(), trained.parameter_vector())

@@ -41,7 +41,20 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert commands == ["bash run.sh train", "bash run.sh test"]
     ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
                 if line.strip() and not line.startswith("#") and not line.startswith(("set ", "cd "))]
-    assert ci_lines == ["bash run.sh test"]
+    assert ci_lines == ["bash run.sh test", "bash .ci/fresh_clone.sh"]
+
+
+def test_ci_proves_a_fresh_clone_named_mnist_scratch_with_nothing_beside_it():
+    script = (ROOT / ".ci" / "fresh_clone.sh").read_text()
+    assert 'git clone --quiet "$source" "$work/mnist_scratch"' in script
+    assert "-u MNIST_SCRATCH_DATA" in script  # and ../shared is not beside the temporary folder
+    for command in ("bash run.sh train", "bash run.sh test", "mnist_scratch/.venv/bin/python -m mnist_scratch --help"):
+        assert f"as_user {command}" in script
+
+
+def test_browser_dependencies_install_without_recommends():
+    run_sh = (ROOT / "run.sh").read_text()
+    assert "apt-get install -y -qq --no-install-recommends chromium" in run_sh
 
 
 def test_no_data_or_checkpoints_tracked():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mnist_scratch.checkpoint import load_network, save_network
 from mnist_scratch.network import Network
 from mnist_scratch.pad import (DigitPad, strokes_to_input, bars_html, counts_html, png_bytes, prediction_text,
                                saliency_rgb, upscale)
@@ -304,7 +305,7 @@ def test_without_a_checkpoint_the_pad_says_train_first(store, tmp_path):
 
 
 def test_loads_the_checkpoint_it_is_given(trained_net, store, tmp_path):
-    path = trained_net.save(tmp_path / "net.npz")
+    path = save_network(trained_net, tmp_path / "net.npz")
     pad = DigitPad(store=store, checkpoint_path=path)
     assert pad.message.value == ""
     draw(pad, SEVEN)
@@ -332,7 +333,7 @@ def test_retrain_fine_tunes_reports_and_saves(trained_net, store, tmp_path, mnis
     assert pad.progress.value == pad.progress.max > 1  # the bar followed every step
     assert "MNIST test" in pad.report.value and f"{100 * report.after_mnist_acc:.2f} %" in pad.report.value
     assert path.is_file() and pad.status.value.startswith("Retrained on 4 drawings")
-    np.testing.assert_allclose(Network.load(path).parameter_vector(), net.parameter_vector())
+    np.testing.assert_allclose(load_network(path).parameter_vector(), net.parameter_vector())
     assert not pad.retrain_button.disabled
 
 

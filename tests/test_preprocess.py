@@ -172,6 +172,28 @@ def test_empty_or_near_empty_drawing_raises(image):
     assert issubclass(EmptyDrawingError, ValueError)
 
 
+@pytest.mark.parametrize("size", [28, 56, 112, 280, 560])
+def test_a_dot_or_an_all_ink_canvas_is_not_a_digit_on_every_canvas_size(size):
+    """The same drawing scaled to any canvas gets the same answer: never a solid 20 x 20 square."""
+    k = size // 28
+    dot = np.zeros((size, size), np.float32)
+    dot[14 * k:15 * k, 14 * k:15 * k] = 1.0  # one pixel of a 28 x 28 canvas, scaled
+    with pytest.raises(EmptyDrawingError, match="too little to be a digit"):
+        preprocess(dot)
+    with pytest.raises(EmptyDrawingError, match="not a digit"):
+        preprocess(np.ones((size, size), np.float32))
+    stroke = np.zeros((size, size), np.float32)
+    stroke[4 * k:24 * k, 13 * k:15 * k] = 1.0  # a "1": scaled, it is a digit on every canvas
+    assert preprocess(stroke).max() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("image", [np.ones((1, 1), np.float32), np.full((1, 1), 255, np.uint8),
+                                   np.ones((3, 3), np.float32)])
+def test_a_tiny_all_ink_image_is_not_a_digit(image):
+    with pytest.raises(EmptyDrawingError, match="not a digit"):
+        preprocess(image)
+
+
 def test_a_pen_dot_is_not_empty():
     out = preprocess(rasterize_strokes([[(140.0, 140.0)]], width=18.0))
     assert out.shape == (28, 28) and out.max() == pytest.approx(1.0)

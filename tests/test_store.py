@@ -360,6 +360,10 @@ def bad_csv(case: str) -> str:
         header = "digit," + CSV_HEADER.split(",", 1)[1]
     elif case == "no_label_column":
         header, rows = CSV_HEADER.split(",", 1)[1], [r[1:] for r in rows]
+    elif case == "huge_number":
+        rows[1][2] = "99999999999999999999999"
+    elif case == "latin1":
+        rows[0][0] = "caf\u00e9"
     elif case == "empty":
         return ""
     return "\n".join([header] + [",".join(r) for r in rows]) + "\n"
@@ -372,9 +376,11 @@ def bad_csv(case: str) -> str:
         ("too_many_columns", r"line 5: expected 785 columns, found 786"),
         ("not_a_number", r"line 3, column 101: 'abc' is not an integer"),
         ("float", r"line 5, column 6: '1.5' is not an integer"),
-        ("pixel_too_big", r"line 4: pixel783 = 256 is outside 0..255"),
-        ("pixel_negative", r"line 2: pixel0 = -1 is outside 0..255"),
-        ("bad_label", r"line 5: label 10 is not a digit 0..9"),
+        ("pixel_too_big", r"line 4, column 785: pixel783 = 256 is outside 0..255"),
+        ("pixel_negative", r"line 2, column 2: pixel0 = -1 is outside 0..255"),
+        ("bad_label", r"line 5, column 1: label 10 is not a digit 0..9"),
+        ("huge_number", r"line 3, column 3: 99999999999999999999999 is outside 0..255"),
+        ("latin1", r"line 2, column 4: byte 0xe9 is not UTF-8 text"),
         ("bad_header", r"line 1: expected the header label,pixel0"),
         ("no_label_column", r"line 1: .*no 'label' column"),
         ("empty", r"empty file"),
@@ -383,7 +389,7 @@ def bad_csv(case: str) -> str:
 def test_malformed_csv_is_rejected_whole_with_file_and_line(store, tmp_path, case, message):
     store.add(digit_image(99), 1)
     path = tmp_path / "bad.csv"
-    path.write_text(bad_csv(case))
+    path.write_bytes(bad_csv(case).encode("latin-1"))
     with pytest.raises(ValueError, match=message) as info:
         store.import_csv(path)
     assert "bad.csv" in str(info.value)
