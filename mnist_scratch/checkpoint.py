@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from .atomic import atomic_path
-from .network import Network
+from .network import Network, architecture
 
 FORMAT = "mnist_scratch"
 META_KEY = "__meta__"
@@ -42,11 +42,6 @@ NPY_MAGIC = b"\x93NUMPY"
 
 class CheckpointError(ValueError):
     """A file is not an mnist_scratch checkpoint, or not one that fits what was asked."""
-
-
-def architecture(sizes) -> str:
-    """``(784, 64, 10)`` -> ``"784-64-10"``."""
-    return "-".join(str(s) for s in sizes)
 
 
 # ----------------------------------------------------------------------------- writing

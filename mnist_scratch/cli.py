@@ -147,9 +147,9 @@ def _existing_checkpoint(args) -> Path:
 
 
 def cmd_train(args) -> None:
-    from .checkpoint import architecture, check_writable, keep_backup
+    from .checkpoint import check_writable, keep_backup
     from .data import load_dataset, train_val_split
-    from .network import Network
+    from .network import Network, architecture
     from .train import RECIPES, accuracy, train
 
     overrides = {name: getattr(args, name) for name in
@@ -187,7 +187,8 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from .checkpoint import architecture, load_network
+    from .checkpoint import load_network
+    from .network import architecture
     from .data import load_dataset
     from .evaluate import evaluate, format_report
 

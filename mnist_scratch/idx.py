@@ -1,4 +1,4 @@
-"""Reading and writing IDX files, the format MNIST is distributed in.
+"""Reading IDX files, the format MNIST is distributed in.
 
 An IDX file is a 4-byte magic number, then one big-endian uint32 per dimension, then the data:
 
@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
 
 _DTYPES = {
     0x08: np.dtype(">u1"),
@@ -30,7 +29,6 @@ _DTYPES = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
-_CODES = {dt.newbyteorder("="): code for code, dt in _DTYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -93,27 +91,3 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read and validate an IDX file (gzipped or raw). See :func:`parse_idx`."""
     return parse_idx(read_idx_bytes(path), name=str(path))
-
-
-def encode_idx(array: np.ndarray) -> bytes:
-    """The IDX bytes (uncompressed) of ``array`` (any dtype listed in the module docstring)."""
-    array = np.asarray(array)
-    native = array.dtype.newbyteorder("=")
-    if native not in _CODES:
-        raise ValueError(f"IDX cannot store dtype {array.dtype}")
-    if array.ndim == 0 or array.ndim > 255:
-        raise ValueError(f"IDX needs 1..255 dimensions, got {array.ndim}")
-    code = _CODES[native]
-    header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
-    return header + np.ascontiguousarray(array, dtype=_DTYPES[code]).tobytes()
-
-
-def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None = None) -> Path:
-    """Write ``array`` as an IDX file, atomically; gzip if ``compress`` (default: name ends .gz)."""
-    path = Path(path)
-    data = encode_idx(array)
-    if compress is None:
-        compress = path.suffix == ".gz"
-    if compress:
-        data = gzip.compress(data, mtime=0)
-    return atomic_write_bytes(path, data)

@@ -69,6 +69,16 @@ def cross_entropy_grad(p: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (p - onehot) / N
 
 
+def check_labels(y, n: int | None = None, classes: int = 10) -> np.ndarray:
+    """``y`` as ``(n,) int64`` labels in ``0 .. classes - 1``, or a ``ValueError`` naming the problem."""
+    y = np.asarray(y)
+    if y.ndim != 1 or (n is not None and len(y) != n) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must be ({'N' if n is None else n},) integer labels, got {y.shape} {y.dtype}")
+    if y.size and (y.min() < 0 or y.max() >= classes):
+        raise ValueError(f"labels must be in 0..{classes - 1}, got {y.min()}..{y.max()}")
+    return y.astype(np.int64, copy=False)
+
+
 def architecture(sizes) -> str:
     """``(784, 64, 10) -> "784-64-10"``."""
     return "-".join(str(int(n)) for n in sizes)
@@ -118,12 +128,7 @@ class Network:
         if not np.issubdtype(x.dtype, np.floating):
             raise ValueError(f"x must be floats in [0, 1], got dtype {x.dtype}")
         if y is not None:
-            y = np.asarray(y)
-            if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
-                raise ValueError(f"y must be ({len(x)},) integer labels, got {y.shape} {y.dtype}")
-            if y.size and (y.min() < 0 or y.max() >= self.sizes[-1]):
-                raise ValueError(f"labels must be in 0..{self.sizes[-1] - 1}, got {y.min()}..{y.max()}")
-            y = y.astype(np.int64, copy=False)
+            y = check_labels(y, len(x), self.sizes[-1])
         return x.astype(self.dtype, copy=False), y
 
     # ------------------------------------------------------------- forward and backward

@@ -40,6 +40,7 @@ import numpy as np
 
 from mnist_scratch import paths
 from mnist_scratch.atomic import atomic_path
+from mnist_scratch.network import check_labels
 
 APPLICATION_ID = 0x4D4E4642  # "MNFB": marks an SQLite file as a feedback store
 SCHEMA_VERSION = 1
@@ -546,13 +547,10 @@ class FeedbackStore:
         or repeated earlier in ``x`` is skipped, so importing a file twice adds nothing the second
         time.
         """
-        x, y = np.asarray(x), np.asarray(y)
-        if x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != 784 or y.shape != (len(x),):
-            raise ValueError(f"expected x: (N, 784) uint8 and y: (N,), got x: {x.shape} {x.dtype}, y: {y.shape}")
-        if not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(f"labels must be integers 0..9, got dtype {y.dtype}")
-        if y.size and (y.min() < 0 or y.max() > 9):
-            raise ValueError(f"labels must be integers 0..9, got values {y.min()}..{y.max()}")
+        x = np.asarray(x)
+        if x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != 784:
+            raise ValueError(f"expected x: (N, 784) uint8, got {x.shape} {x.dtype}")
+        y = check_labels(y, len(x))
         if not isinstance(source, str) or not source.strip():
             raise ValueError(f"source must be a non-empty string, got {source!r}")
         if len(y) == 0:

@@ -116,3 +116,69 @@ def test_feedback_list_export_import_and_retrain(tmp_path, mnist_dir, trained_ne
     assert result.returncode == 0, result.stderr
     assert "MNIST test accuracy" in result.stdout
     assert list(tmp_path.glob("net.before-retrain-*.npz"))  # the previous network is kept
+
+
+# ----------------------------------------------------------------------------- hostile checkpoint files
+def _hostile_files(folder):
+    """A few broken or hostile checkpoints the fault probe found (see tests/test_checkpoint.py for all)."""
+    import io
+    import zipfile
+
+    from mnist_scratch.checkpoint import save_checkpoint
+
+    net = Network(seed=0)
+    files = {}
+    meta = {"kind": "network", "sizes": [784, 64, 10], "dtype": "int8"}
+    save_checkpoint(folder / "int8.npz", {k: v.astype(np.int8) for k, v in net.params.items()}, meta)
+    files["int8"] = folder / "int8.npz"
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(3))
+    (folder / "npy.npz").write_bytes(buffer.getvalue())
+    files["npy"] = folder / "npy.npz"
+    twelve = Network((784, 64, 12), seed=0)
+    save_checkpoint(folder / "twelve.npz", dict(twelve.params), {"kind": "network", "sizes": [784, 64, 12],
+                                                                  "dtype": "float32"})
+    files["twelve"] = folder / "twelve.npz"
+    save_network(net, folder / "extra.npz")
+    with zipfile.ZipFile(folder / "extra.npz", "a") as archive:
+        archive.writestr("extra.npy", b"\x93NUMPY" + b"\x00" * 100)
+    files["extra"] = folder / "extra.npz"
+    save_checkpoint(folder / "future.npz", dict(net.params), {"kind": "training", "sizes": [784, 64, 10],
+                    "dtype": "float32", "config": {"optimizer": "adam", "warp_drive": True}})
+    files["future"] = folder / "future.npz"
+    return files
+
+
+@pytest.mark.parametrize("command", ["evaluate", "train", "retrain"])
+def test_hostile_checkpoints_give_one_line_errors_from_every_command(tmp_path, command):
+    from idx_files import write_idx
+    from mnist_scratch.data import FILES
+
+    rng = np.random.default_rng(0)
+    tiny = tmp_path / "tiny-mnist"
+    for split, n in (("train", 300), ("test", 50)):
+        write_idx(tiny / FILES[split][0], rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(tiny / FILES[split][1], (np.arange(n) % 10).astype(np.uint8))
+    store = tmp_path / "fb.sqlite3"
+    FeedbackStore(store).add(np.zeros((28, 28), np.uint8), 3)
+    extra = {"train": ["--resume", "--steps", "2", "--quiet"], "retrain": ["--store", store], "evaluate": []}
+    for name, path in _hostile_files(tmp_path).items():
+        if name == "future" and command != "train":
+            continue  # only resuming needs the training settings; the weights themselves are fine
+        before = path.read_bytes()
+        result = run(command, "--checkpoint", path, "--data-dir", tiny, *extra[command], home=tmp_path)
+        assert result.returncode == 2, (name, result.stdout, result.stderr)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "Traceback" not in result.stderr, (name, result.stderr)
+        assert str(path) in errors[0] and "allow_pickle" not in errors[0], (name, errors[0])
+        assert path.read_bytes() == before  # nothing the user saved is touched
+
+
+def test_training_again_keeps_the_previous_checkpoint(tmp_path, mnist_dir):
+    ckpt = tmp_path / "net.npz"
+    for _ in range(2):
+        result = run("train", "--recipe", "classic", "--steps", "2", "--quiet", "--checkpoint", ckpt,
+                     "--data-dir", mnist_dir, home=tmp_path)
+        assert result.returncode == 0, result.stderr
+    assert "the existing checkpoint is kept as net.before-train-" in result.stdout
+    assert len(list(tmp_path.glob("net.before-train-*.npz"))) == 1 and ckpt.exists()

@@ -12,7 +12,8 @@ import pytest
 from mnist_scratch import data, paths
 from mnist_scratch.data import (DownloadError, MnistSubsetWarning, download_mnist, fingerprint,
                                 load_dataset, load_mnist, load_subset, read_split, train_val_split)
-from mnist_scratch.idx import IdxFormatError, write_idx
+from idx_files import write_idx
+from mnist_scratch.idx import IdxFormatError
 
 
 def make_fake_mnist(folder, n_train=30, n_test=10, seed=0):

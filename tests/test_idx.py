@@ -4,7 +4,8 @@ import gzip
 import numpy as np
 import pytest
 
-from mnist_scratch.idx import IdxFormatError, encode_idx, read_idx, write_idx
+from idx_files import encode_idx, write_idx
+from mnist_scratch.idx import IdxFormatError, read_idx
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64])
