@@ -26,24 +26,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .network import check_labels
+
 N_CLASSES = 10
 
 
-def _check_labels(y: np.ndarray, name: str, n_classes: int) -> np.ndarray:
-    """Return ``y`` as a 1-D int64 array, raising ValueError naming ``name`` if it is not labels."""
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (N,), got shape {y.shape}")
-    if y.size and not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.equal(np.mod(y, 1), 0)):
-            raise ValueError(f"{name} must hold integer class labels, got dtype {y.dtype}")
-    y = y.astype(np.int64, copy=False)
-    if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(
-            f"{name} must hold labels in [0, {n_classes - 1}], "
-            f"got values in [{y.min()}, {y.max()}]"
-        )
-    return y
+def _check_labels(y, name: str, n_classes: int) -> np.ndarray:
+    """``y`` as (N,) int64 labels in ``0 .. n_classes - 1`` (the network's one label check), or a
+    ValueError that names the argument."""
+    try:
+        return check_labels(y, classes=n_classes)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
 
 
 def _check_proba(proba: np.ndarray, y=None, n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:

@@ -53,10 +53,11 @@ def test_confusion_matrix_default_shape_and_total():
     "y_true, y_pred, match",
     [
         ([0, 1], [0], "has 2 labels but y_pred has 1"),
-        ([[0, 1]], [[0, 1]], "must be 1-D"),
-        ([0, 10], [0, 1], r"labels in \[0, 9\]"),
-        ([0, -1], [0, 1], r"labels in \[0, 9\]"),
-        ([0.5, 1.0], [0, 1], "integer class labels"),
+        ([[0, 1]], [[0, 1]], r"y_true: y must be \(N,\) integer labels"),
+        ([0, 10], [0, 1], r"y_true: labels must be in 0\.\.9"),
+        ([0, 1], [0, -1], r"y_pred: labels must be in 0\.\.9"),
+        ([0.5, 1.0], [0, 1], "integer labels"),
+        ([0.0, 1.0], [0, 1], "integer labels"),  # floats are refused even when whole numbers
     ],
 )
 def test_confusion_matrix_rejects_bad_input(y_true, y_pred, match):
@@ -169,7 +170,7 @@ def test_evaluate_with_model_and_with_probabilities():
         (np.full((3, 10), 0.1), [0, 1], "3 rows but y has 2"),
         (np.full((3, 9), 0.1), [0, 1, 2], "10 columns"),
         (np.full(10, 0.1), [0], "must be 2-D"),
-        (np.full((2, 10), 0.1), [0, 12], r"labels in \[0, 9\]"),
+        (np.full((2, 10), 0.1), [0, 12], r"labels must be in 0\.\.9"),
         (np.zeros((0, 10)), np.zeros(0, dtype=np.int64), "at least one example"),
         (np.full((2, 10), np.nan), [0, 1], "NaN or infinite"),
         (np.full((2, 10), np.inf), [0, 1], "NaN or infinite"),
