@@ -109,10 +109,10 @@ class NotebookSettings:
                 f"{self.epochs:g} epochs per minibatch optimizer")
 
 
-FULL = NotebookSettings(quick=False, n_train=None, n_stats=None, gd_steps=500, gd_eval_every=10,
+FULL = NotebookSettings(quick=False, n_train=None, n_stats=None, gd_steps=200, gd_eval_every=10,
                         epochs=10, eval_every=100, resume_steps=1000, build_n_train=None, build_epochs=1,
                         sweep_n_train=10_000, sweep_steps=300, overfit_n=1_000, overfit_epochs=40,
-                        play_steps=300, n_val=None)
+                        play_steps=600, n_val=None)
 QUICK = NotebookSettings(quick=True, n_train=10_000, n_stats=10_000, gd_steps=40, gd_eval_every=4,
                          epochs=2, eval_every=10, resume_steps=100, build_n_train=10_000, build_epochs=1,
                          sweep_n_train=2_000, sweep_steps=40, overfit_n=500, overfit_epochs=8,
