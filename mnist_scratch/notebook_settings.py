@@ -83,8 +83,8 @@ class NotebookSettings:
     def drawing_network(self) -> Network:
         """The network for the drawing pad: the one ``python -m mnist_scratch train`` saved, if any.
 
-        Otherwise train the default recipe now (with a progress bar; about 40 s on two cores at
-        full size) and save it where ``train`` would, so the next start is instant. In quick mode
+        Otherwise train the default recipe now (with a progress bar; the README gives the measured
+        training time) and save it where ``train`` would, so the next start is instant. In quick mode
         the stand-in is trained on ``n_train`` digits for ``epochs`` epochs and saved as a notebook
         checkpoint instead, never as the default one.
         """
