@@ -208,7 +208,7 @@ def plot_per_digit_accuracy(report_or_accuracy) -> Figure:
     ax.set_xticks(np.arange(10))
     ax.set_xlabel("digit")
     ax.set_ylabel("accuracy (%)")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # beside the axes, over no bar
     zoom = f" (the axis starts at {bottom:.0f} %, not 0)" if bottom > 0 else ""
     ax.set_title(f"Accuracy per digit{zoom}")
     return fig
@@ -327,14 +327,14 @@ def plot_reliability_diagram(proba, y, n_bins: int = 15) -> Figure:
     # The gap is drawn opaque from min(acc, conf) to max(acc, conf), over the accuracy bar where
     # accuracy exceeds confidence, so it has the legend's colour in both directions.
     ax.bar(centers[full], np.abs(conf - acc), width * 0.95, bottom=np.minimum(acc, conf),
-           color=GAP_COLOR, edgecolor="tab:red", lw=0.8, label="gap between accuracy and confidence", zorder=2)
+           color=GAP_COLOR, edgecolor="tab:red", lw=0.8, label="gap |accuracy − confidence|", zorder=2)
     ax.plot(centers[full], conf, "_", color="black", ms=10, mew=2, label="mean confidence", zorder=3)
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_ylabel("accuracy in bin")
     ax.set_title(f"Reliability diagram (ECE = {ece:.4f})")
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper left", fontsize=8)
     ax_count.bar(centers, bins.count, width * 0.95, color="gray", log=True)
     ax_count.set_xlabel("confidence (largest probability)")
     ax_count.set_ylabel("examples")

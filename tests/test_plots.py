@@ -240,7 +240,7 @@ def test_reliability_gap_has_its_legend_colour_both_ways(over_confident):
     proba[np.arange(200), pred] = confidence
     ax = plots.plot_reliability_diagram(proba, y, n_bins=10).axes[0]
     handles, labels = ax.get_legend_handles_labels()
-    gap_handle = handles[labels.index("gap between accuracy and confidence")]
+    gap_handle = handles[labels.index("gap |accuracy − confidence|")]
     gap_bars = [p for p in gap_handle.patches if p.get_height() > 0]
     assert gap_bars
     for bar in gap_bars:
@@ -259,3 +259,11 @@ def test_comparison_curves_stay_distinguishable():
     first, second = fig.axes[0].lines
     assert first.get_linewidth() > second.get_linewidth()
     assert first.get_marker() != second.get_marker()
+
+
+def test_per_digit_legend_covers_no_bar():
+    fig = plots.plot_per_digit_accuracy(np.array([0.988, 0.988, 0.964, 0.972, 0.968, 0.959, 0.968, 0.959, 0.955, 0.948]))
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    box = ax.get_legend().get_window_extent()
+    assert not any(box.overlaps(bar.get_window_extent()) for bar in ax.patches)
