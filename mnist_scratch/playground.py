@@ -59,7 +59,7 @@ class PlayResult:
     def verdict(self) -> str:
         """How the run went, from its losses.
 
-        ``"diverged"``: the loss became inf/NaN. ``"unstable"``: the loss blew up along the way
+        ``"diverged"``: the loss became inf/NaN. ``"diverges"``: the loss blew up along the way
         (above 3 x its first value) or ended more than 10 % above where it started.
         ``"crawls"``: it fell by less than 10 %. ``"learns"``: it fell by more.
         (Start and end are means of the first and last 10 steps: single batches are noisy.)
@@ -68,7 +68,7 @@ class PlayResult:
             return "diverged"
         first, last = np.mean(self.losses[:10]), np.mean(self.losses[-10:])
         if max(self.losses) > 3 * self.losses[0] or last > 1.1 * first:
-            return "unstable"
+            return "diverges"
         return "crawls" if last > 0.9 * first else "learns"
 
     def summary(self) -> str:

@@ -164,7 +164,7 @@ def test_play_learns_crawls_and_diverges(play_data):
     assert len(good.losses) == 60 and good.activations.shape == (500, 64)
     assert set(good.gradients) == {"W1", "b1", "W2", "b2"}
     assert slow.verdict() == "crawls"
-    assert wild.verdict() in ("diverged", "unstable")
+    assert wild.verdict() in ("diverged", "diverges")
     assert "lr 0.1" in good.summary() and "learns" in good.summary()
 
 
