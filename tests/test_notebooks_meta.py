@@ -21,8 +21,9 @@ NOTEBOOKS = sorted(paths.notebooks_dir().glob("*.ipynb"))
 DEFINITION = re.compile(r"^\s*(async\s+def|def|class)\s+(\w+)", re.MULTILINE)
 BUILD_IT_YOURSELF = "06_build_it_yourself.ipynb"
 LEARNER_FUNCTIONS = ["relu", "softmax", "cross_entropy", "forward", "backward", "sgd_step", "train"]
-# The table of contents has no lesson structure; 05_draw belongs to the drawing-pad work (issue 10).
-LESSONS = [p for p in NOTEBOOKS if p.name not in ("00_index.ipynb", "05_draw.ipynb")]
+LESSONS = [p for p in NOTEBOOKS if p.name != "00_index.ipynb"]  # the table of contents is no lesson
+GOALS = re.compile(r"\*\*After this notebook you can\*\*|By the end of this notebook you will be able to:")
+ITEM = re.compile(r"^(\* |\d+\. )", re.MULTILINE)  # a bullet or a numbered item
 
 
 def load(path):
@@ -95,13 +96,13 @@ def test_lesson_opens_with_goals_and_closes_with_summary_and_try_this(path):
     cells = load(path)["cells"]
     first, last = source(cells[0]), source(cells[-1])
     assert cells[0]["cell_type"] == "markdown" and re.match(rf"# {path.name[:2]} · \S", first), first[:80]
-    goals = first.split("**After this notebook you can**", 1)
+    goals = GOALS.split(first, maxsplit=1)
     assert len(goals) == 2, f"{path.name}: the first cell does not say what the learner will be able to do"
-    assert len(re.findall(r"^\* ", goals[1].split("\n\n\n")[0], re.MULTILINE)) >= 2
+    assert len(ITEM.findall(goals[1])) >= 2
     assert cells[-1]["cell_type"] == "markdown" and "## Summary" in last, f"{path.name}: no closing summary"
     try_this = last.split("**Try this**", 1)
     assert len(try_this) == 2, f"{path.name}: no 'try this' prompts at the end"
-    prompts = re.findall(r"^\* ", try_this[1].split("**Next", 1)[0].split("**Back", 1)[0], re.MULTILINE)
+    prompts = ITEM.findall(try_this[1].split("**Next", 1)[0].split("**Back", 1)[0])
     assert 2 <= len(prompts) <= 3, f"{path.name}: {len(prompts)} 'try this' prompts"
 
 
