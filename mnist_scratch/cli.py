@@ -60,6 +60,13 @@ def _hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1, got {text}")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="folder with the four MNIST .gz files (default: $MNIST_SCRATCH_DATA, the "
@@ -107,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=_positive_int, help="also save every N steps (default: only at the end)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --checkpoint (default: off)")
     p.add_argument("--quiet", action="store_true", help="no progress bar (default: off)")
+    p.add_argument("--with-drawings", action="store_true",
+                   help="also train on your saved drawings (the feedback store), each repeated so that together "
+                        "they make up --drawing-share of the training set (default: off)")
+    p.add_argument("--drawing-share", type=_share, default=None,
+                   help="with --with-drawings: the drawings' share of the training set after repetition "
+                        "(default: 0.05)")
+    p.add_argument("--store", type=Path, default=None, help=f"feedback store (default: {paths.feedback_db()})")
 
     p = command("evaluate", "accuracy and a per-digit table for a checkpoint",
                 "Load a checkpoint and report its accuracy on the MNIST test set: overall, per digit "
@@ -114,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--figures", type=Path, default=None, help="also write the evaluation figures (PNG) "
                                                               "into this folder (default: none)")
+    p.add_argument("--drawings", action="store_true",
+                   help="also report on your saved drawings and the network's running record on them (default: off)")
+    p.add_argument("--store", type=Path, default=None, help=f"feedback store (default: {paths.feedback_db()})")
 
     p = command("feedback", "your saved drawings: counts, export, import",
                 "List, export or import the drawings saved from the drawing pad.")
@@ -166,9 +183,24 @@ def cmd_train(args) -> None:
     checkpoint = args.checkpoint or paths.default_checkpoint()
     if args.resume and not checkpoint.exists():
         raise CliError(f"--resume: no checkpoint at {checkpoint}")
+    if args.drawing_share is not None and not args.with_drawings:
+        raise CliError("--drawing-share only applies with --with-drawings")
     check_writable(checkpoint)  # now, not after training
     data = load_dataset(args.data_dir)
     x_train, y_train, x_val, y_val = train_val_split(data.x_train, data.y_train)
+    drawings = None
+    if args.with_drawings:
+        from .retrain import with_drawings
+        from .store import FeedbackStore
+
+        store = FeedbackStore(args.store)
+        x_draw, y_draw = store.load()
+        if len(y_draw) == 0:
+            raise CliError(f"--with-drawings: there are no saved drawings in {store.path}")
+        x_train, y_train, repeats = with_drawings(x_train, y_train, x_draw, y_draw,
+                                                  share=args.drawing_share or 0.05)
+        drawings = {"count": len(y_draw), "repeats": repeats, "store": store.path.name}
+        print(f"drawings: {len(y_draw)} from {store.path}, each {repeats} times in the training set")
     print(f"data: {data.source} ({len(y_train)} train, {len(y_val)} validation, {len(data.y_test)} test digits)")
     print(f"network: {architecture(sizes)}; {config.optimizer}, lr {config.lr:g}, {config.schedule}, "
           f"batch {config.batch_size or 'full'}, augment {'on' if config.augment else 'off'}")
@@ -177,6 +209,11 @@ def cmd_train(args) -> None:
     net = Network(sizes, seed=config.seed)
     result = train(net, x_train, y_train, config, x_val=x_val, y_val=y_val, checkpoint_path=checkpoint,
                    resume=args.resume, progress=not args.quiet)
+    if drawings is not None:  # the checkpoint records how many of the user's drawings it saw
+        from .checkpoint import load_checkpoint, save_checkpoint
+
+        arrays, meta = load_checkpoint(checkpoint)
+        save_checkpoint(checkpoint, arrays, {**meta, "drawings": drawings})
     last = result.history[-1] if result.history else {}
     val = last.get("val_acc")
     print(f"trained {result.step} steps in {result.seconds:.1f} s"
@@ -199,6 +236,8 @@ def cmd_evaluate(args) -> None:
     print(f"checkpoint: {checkpoint} ({architecture(net.sizes)})")
     print(f"data: {data.source}, test split")
     print(format_report(report))
+    if args.drawings:
+        _report_drawings(net, checkpoint, args.store)
     if args.figures is not None:
         from .plots import save_evaluation_figures
         from .train import read_history
@@ -206,6 +245,28 @@ def cmd_evaluate(args) -> None:
         written = save_evaluation_figures(net, data.x_test, data.y_test, args.figures,
                                           history=read_history(checkpoint) or None)
         print(f"figures: {len(written)} PNG files in {args.figures}")
+
+
+def _report_drawings(net, checkpoint: Path, store_path: Path | None) -> None:
+    """``evaluate --drawings``: the network on the user's saved drawings, saying whether it learned
+    from them, and its honest running record (predictions made before each label was given)."""
+    from .checkpoint import read_metadata
+    from .evaluate import evaluate, format_report
+    from .store import FeedbackStore
+
+    store = FeedbackStore(store_path)
+    x, y = store.load()
+    if len(y) == 0:
+        print(f"\nyour drawings: none saved in {store.path}")
+        return
+    meta = read_metadata(checkpoint)
+    seen = max(int(meta.get("drawings", {}).get("count", 0)),
+               int(meta.get("user", {}).get("retrained_on_drawings", 0)))
+    print(f"\nyour drawings: {len(y)} in {store.path}"
+          + (f"; this network learned from {seen} drawings, so the figures below are a fit, not a test"
+             if seen else "; this network has not learned from them"))
+    print(format_report(evaluate(net, x, y)))
+    print(f"running record: {store.running_accuracy().text()}")
 
 
 def cmd_feedback(args) -> None:

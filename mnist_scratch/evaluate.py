@@ -8,8 +8,8 @@ Conventions
 * ``confusion[i, j]`` counts the examples whose **true** digit is ``i`` and whose **predicted**
   digit is ``j`` (rows true, columns predicted); the diagonal holds the correct predictions.
 * Per-digit accuracy of digit ``k`` is the fraction of the examples of digit ``k`` that the model
-  classifies correctly, ``confusion[k, k] / confusion[k].sum()``. It is the same number as the
-  recall of ``k``; both names are kept because teaching material uses both.
+  classifies correctly, ``confusion[k, k] / confusion[k].sum()``: that is the recall of ``k``
+  (``EvaluationReport.recall``).
 * Precision of digit ``k`` is ``confusion[k, k] / confusion[:, k].sum()``. When the model never
   predicts ``k`` that is 0 / 0: it is **NaN** (undefined), not 0, so an averaging caller has to
   decide explicitly (``np.nanmean``). Likewise recall / per-digit accuracy is NaN for a digit
@@ -26,34 +26,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .network import check_labels
+
 N_CLASSES = 10
 
 
-def _check_labels(y: np.ndarray, name: str, n_classes: int) -> np.ndarray:
-    """Return ``y`` as a 1-D int64 array, raising ValueError naming ``name`` if it is not labels."""
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (N,), got shape {y.shape}")
-    if y.size and not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.equal(np.mod(y, 1), 0)):
-            raise ValueError(f"{name} must hold integer class labels, got dtype {y.dtype}")
-    y = y.astype(np.int64, copy=False)
-    if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(
-            f"{name} must hold labels in [0, {n_classes - 1}], "
-            f"got values in [{y.min()}, {y.max()}]"
-        )
-    return y
+def _check_labels(y, name: str, n_classes: int) -> np.ndarray:
+    """``y`` as (N,) int64 labels in ``0 .. n_classes - 1`` (the network's one label check), or a
+    ValueError that names the argument."""
+    try:
+        return check_labels(y, classes=n_classes)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
 
 
-def _check_proba(proba: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
-    """Return ``proba`` as a 2-D float array of probabilities (finite, in [0, 1]), checking it
-    against labels ``y`` if given."""
+def _check_proba(proba: np.ndarray, y=None, n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Check predicted probabilities (and their labels) once.
+
+    Returns ``(proba, y)``: ``proba`` as a 2-D float array of probabilities (finite, in [0, 1],
+    ``n_classes`` columns if given), ``y`` (if given) as labels for its columns, one per row.
+    """
     proba = np.asarray(proba)
     if proba.ndim != 2:
         raise ValueError(f"proba must be 2-D (N, n_classes), got shape {proba.shape}")
     if not np.issubdtype(proba.dtype, np.floating):
         raise ValueError(f"proba must be floating point, got dtype {proba.dtype}")
+    if n_classes is not None and proba.shape[1] != n_classes:
+        raise ValueError(f"proba must have {n_classes} columns (one per digit), got {proba.shape}")
     if proba.size and not np.all(np.isfinite(proba)):
         raise ValueError("proba contains NaN or infinite values (did training diverge?)")
     if proba.size and (proba.min() < 0 or proba.max() > 1 + 1e-6):
@@ -61,9 +60,11 @@ def _check_proba(proba: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
             f"proba must hold probabilities in [0, 1] (not logits), "
             f"got values in [{proba.min():g}, {proba.max():g}]"
         )
-    if y is not None and len(y) != len(proba):
-        raise ValueError(f"proba has {len(proba)} rows but y has {len(y)} labels")
-    return proba
+    if y is not None:
+        y = _check_labels(y, "y", proba.shape[1])
+        if len(y) != len(proba):
+            raise ValueError(f"proba has {len(proba)} rows but y has {len(y)} labels")
+    return proba, y
 
 
 def confusion_matrix(y_true, y_pred, n_classes: int = N_CLASSES) -> np.ndarray:
@@ -146,9 +147,7 @@ def reliability_bins(proba, y, n_bins: int = 15) -> ReliabilityBins:
     if int(n_bins) != n_bins or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
     n_bins = int(n_bins)
-    proba = _check_proba(proba)
-    y = _check_labels(y, "y", proba.shape[1])
-    proba = _check_proba(proba, y)
+    proba, y = _check_proba(proba, y)
     confidence = proba.max(axis=1).astype(np.float64)  # (N,)
     correct = (proba.argmax(axis=1) == y).astype(np.float64)  # (N,)
     # Bin b holds confidences in (b / n_bins, (b + 1) / n_bins]; 0 goes into bin 0.
@@ -200,9 +199,7 @@ def most_confident_mistakes(proba, y, n: int) -> np.ndarray:
     """
     if int(n) != n or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    proba = _check_proba(proba)
-    y = _check_labels(y, "y", proba.shape[1])
-    proba = _check_proba(proba, y)
+    proba, y = _check_proba(proba, y)
     wrong = np.flatnonzero(proba.argmax(axis=1) != y)
     confidence = proba[wrong].max(axis=1)
     order = np.argsort(-confidence, kind="stable")
@@ -217,16 +214,14 @@ class EvaluationReport:
     ----------
     n : int, number of examples
     accuracy : float in [0, 1]
-    per_digit_accuracy : (10,) float64, fraction of each digit classified correctly (= recall)
     precision : (10,) float64, NaN for a digit never predicted
-    recall : (10,) float64, NaN for a digit absent from the data
+    recall : (10,) float64, the accuracy on each digit; NaN for a digit absent from the data
     confusion : (10, 10) int64, rows true, columns predicted
     ece : float in [0, 1], expected calibration error
     """
 
     n: int
     accuracy: float
-    per_digit_accuracy: np.ndarray
     precision: np.ndarray
     recall: np.ndarray
     confusion: np.ndarray
@@ -261,11 +256,7 @@ def evaluate(model_or_proba, x=None, y=None, n_bins: int = 15) -> EvaluationRepo
         proba = model_or_proba.predict_proba(x)
     else:
         proba = model_or_proba
-    proba = _check_proba(proba)
-    if proba.shape[1] != N_CLASSES:
-        raise ValueError(f"proba must have {N_CLASSES} columns (one per digit), got {proba.shape}")
-    y = _check_labels(y, "y", N_CLASSES)
-    proba = _check_proba(proba, y)
+    proba, y = _check_proba(proba, y, N_CLASSES)
     if len(y) == 0:
         raise ValueError("evaluate needs at least one example")
     pred = proba.argmax(axis=1)
@@ -274,7 +265,6 @@ def evaluate(model_or_proba, x=None, y=None, n_bins: int = 15) -> EvaluationRepo
     return EvaluationReport(
         n=int(len(y)),
         accuracy=float(np.mean(pred == y)),
-        per_digit_accuracy=recall.copy(),
         precision=precision,
         recall=recall,
         confusion=confusion,
@@ -298,14 +288,11 @@ def format_report(report: EvaluationReport) -> str:
     -------
     str, several lines without a trailing newline
     """
-    header = f"{'digit':>5}  {'count':>6}  {'accuracy':>9}  {'precision':>9}  {'recall':>9}"
+    header = f"{'digit':>5}  {'count':>6}  {'precision':>9}  {'recall':>9}"
     lines = [header, "-" * len(header)]
-    for k in range(len(report.per_digit_accuracy)):
-        lines.append(
-            f"{k:>5}  {int(report.support[k]):>6}  {_fmt(report.per_digit_accuracy[k]):>9}  "
-            f"{_fmt(report.precision[k]):>9}  {_fmt(report.recall[k]):>9}"
-        )
+    for k in range(len(report.recall)):
+        lines.append(f"{k:>5}  {int(report.support[k]):>6}  {_fmt(report.precision[k]):>9}  {_fmt(report.recall[k]):>9}")
     lines.append("-" * len(header))
-    lines.append(f"{'all':>5}  {report.n:>6}  {_fmt(report.accuracy):>9}")
+    lines.append(f"{'all':>5}  {report.n:>6}  accuracy {_fmt(report.accuracy)}")
     lines.append(f"expected calibration error (ECE): {report.ece:.4f}")
     return "\n".join(lines)

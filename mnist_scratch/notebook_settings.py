@@ -36,6 +36,14 @@ class NotebookSettings:
     epochs: float              # epochs of each minibatch optimizer (SGD, momentum, Adam)
     eval_every: int            # steps between history records of minibatch runs
     resume_steps: int          # total steps of the exact-resume demonstration (interrupted halfway)
+    build_n_train: int | None  # digits the learner's own training loop runs on (notebook 06)
+    build_epochs: int          # epochs of the learner's training loop
+    sweep_n_train: int         # digits for the learning-rate sweep and the playground (notebook 07)
+    sweep_steps: int           # steps of each run of the learning-rate sweep
+    overfit_n: int             # the small training set that overfits (notebook 07)
+    overfit_epochs: float      # epochs of each regularisation run
+    play_steps: int            # steps of a playground run
+    n_val: int | None          # validation digits for the experiments (None: all 5,000)
     n_gallery: int = 32        # digits in a sample grid
     seed: int = 0              # initialisation, shuffling and augmentation
 
@@ -75,8 +83,8 @@ class NotebookSettings:
     def drawing_network(self) -> Network:
         """The network for the drawing pad: the one ``python -m mnist_scratch train`` saved, if any.
 
-        Otherwise train the default recipe now (with a progress bar; about 40 s on two cores at
-        full size) and save it where ``train`` would, so the next start is instant. In quick mode
+        Otherwise train the default recipe now (with a progress bar; the README gives the measured
+        training time) and save it where ``train`` would, so the next start is instant. In quick mode
         the stand-in is trained on ``n_train`` digits for ``epochs`` epochs and saved as a notebook
         checkpoint instead, never as the default one.
         """
@@ -101,10 +109,14 @@ class NotebookSettings:
                 f"{self.epochs:g} epochs per minibatch optimizer")
 
 
-FULL = NotebookSettings(quick=False, n_train=None, n_stats=None, gd_steps=500, gd_eval_every=10,
-                        epochs=10, eval_every=100, resume_steps=1000)
+FULL = NotebookSettings(quick=False, n_train=None, n_stats=None, gd_steps=200, gd_eval_every=10,
+                        epochs=10, eval_every=100, resume_steps=1000, build_n_train=None, build_epochs=1,
+                        sweep_n_train=10_000, sweep_steps=300, overfit_n=1_000, overfit_epochs=40,
+                        play_steps=600, n_val=None)
 QUICK = NotebookSettings(quick=True, n_train=10_000, n_stats=10_000, gd_steps=40, gd_eval_every=4,
-                         epochs=2, eval_every=10, resume_steps=100)
+                         epochs=2, eval_every=10, resume_steps=100, build_n_train=10_000, build_epochs=1,
+                         sweep_n_train=2_000, sweep_steps=40, overfit_n=500, overfit_epochs=8,
+                         play_steps=60, n_val=1_000)
 
 
 def notebook_settings(quick: bool | None = None) -> NotebookSettings:

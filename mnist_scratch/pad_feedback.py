@@ -123,9 +123,7 @@ class FeedbackActions:
     # ------------------------------------------------------------ running accuracy and counts
     def running_accuracy(self):
         """The store's honest running accuracy: predictions recorded before each label was given."""
-        if hasattr(self.store, "running_accuracy"):
-            return self.store.running_accuracy(last=RUNNING_LAST)
-        return _fallback_running_accuracy(self.store, RUNNING_LAST, self._learned_through)
+        return self.store.running_accuracy(last=RUNNING_LAST)
 
     def accuracy_text(self) -> str:
         """The running-accuracy sentence the pad shows under its buttons."""
@@ -210,8 +208,6 @@ class FeedbackActions:
         """Make sure the store knows the network has learned the drawings up to ``newest_id``
         (``retrain_on_feedback`` records it; this covers a retrain function that does not), so
         "since the last retrain" counts only drawings the network has not learned from."""
-        if not hasattr(self.store, "mark_retrain"):
-            return  # a store without retrain marks: the pad's stand-in counts from _learned_through
         marks = self.store.retrains()
         if not marks or marks[-1].last_drawing_id < newest_id:
             self.store.mark_retrain(last_drawing_id=newest_id, n_drawings=n_drawings)
@@ -243,20 +239,3 @@ class FeedbackActions:
 
 def _fraction(correct: int, total: int) -> float | None:
     return correct / total if total else None
-
-
-class _FallbackRunningAccuracy:
-    """TEMPORARY stand-in for ``store.RunningAccuracy`` until the retrain helper's query is on main."""
-
-    def __init__(self, recent, since):
-        self.recent_total, self.recent_correct = len(recent), sum(r.predicted == r.label for r in recent)
-        self.since_retrain_total, self.since_retrain_correct = len(since), sum(r.predicted == r.label for r in since)
-
-    def text(self) -> str:
-        return (f"of your last {self.recent_total} drawings the network got {self.recent_correct} right; "
-                f"since the last retrain, {self.since_retrain_correct} of {self.since_retrain_total}")
-
-
-def _fallback_running_accuracy(store, last: int, learned_through: int) -> _FallbackRunningAccuracy:
-    rated = [r for r in store.records() if r.predicted is not None]
-    return _FallbackRunningAccuracy(rated[-last:], [r for r in rated if r.id > learned_through])

@@ -21,6 +21,11 @@ from . import evaluate as ev
 
 SIDE = 28  # MNIST images are 28 x 28 pixels
 INK = "gray_r"
+GAP_COLOR = "#f4a6a6"  # the reliability diagram's gap (opaque, so it looks the same over any bar)
+LINE_STYLES = [  # one per run in a comparison: colour, width and marker differ, so equal curves stay visible
+    {"color": "C0", "lw": 3.2, "marker": "o"}, {"color": "C1", "lw": 2.2, "marker": "s"},
+    {"color": "C2", "lw": 1.4, "marker": "^"}, {"color": "C3", "lw": 1.0, "marker": "D"},
+]
 
 
 def _as_images(x: np.ndarray, name: str = "x") -> np.ndarray:
@@ -146,7 +151,9 @@ def plot_class_counts(splits: Mapping[str, np.ndarray]) -> Figure:
     ax.set_xticks(digits)
     ax.set_xlabel("digit")
     ax.set_ylabel("examples")
-    ax.legend()
+    top = max(float(np.max(bar.get_height())) for bar in ax.patches)
+    ax.set_ylim(0, 1.3 * top)  # head-room above the tallest bar, where the legend goes
+    ax.legend(loc="upper center", ncol=len(splits), fontsize=8)
     ax.set_title("Examples per digit")
     return fig
 
@@ -183,7 +190,7 @@ def plot_per_digit_accuracy(report_or_accuracy) -> Figure:
     report_or_accuracy : EvaluationReport, or (10,) float in [0, 1]
     """
     if isinstance(report_or_accuracy, ev.EvaluationReport):
-        acc = report_or_accuracy.per_digit_accuracy
+        acc = report_or_accuracy.recall  # the accuracy on digit k is its recall
         overall = report_or_accuracy.accuracy
     else:
         acc = np.asarray(report_or_accuracy, dtype=np.float64)
@@ -196,12 +203,14 @@ def plot_per_digit_accuracy(report_or_accuracy) -> Figure:
     ax.bar_label(bars, labels=[f"{100 * a:.1f}" for a in acc], fontsize=8)
     ax.axhline(100 * overall, color="tab:red", ls="--", lw=1, label=f"overall {100 * overall:.2f}%")
     low = np.nanmin(acc) if np.isfinite(acc).any() else 0.0
-    ax.set_ylim(max(0.0, 100 * low - 5), 100.5)
+    bottom = max(0.0, 5 * np.floor((100 * low - 3) / 5))  # zoomed in, to a multiple of 5 %
+    ax.set_ylim(bottom, 101)
     ax.set_xticks(np.arange(10))
     ax.set_xlabel("digit")
     ax.set_ylabel("accuracy (%)")
-    ax.legend(loc="lower right")
-    ax.set_title("Accuracy per digit")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # beside the axes, over no bar
+    zoom = f" (the axis starts at {bottom:.0f} %, not 0)" if bottom > 0 else ""
+    ax.set_title(f"Accuracy per digit{zoom}")
     return fig
 
 
@@ -313,15 +322,19 @@ def plot_reliability_diagram(proba, y, n_bins: int = 15) -> Figure:
     fig = Figure(figsize=(5, 6), layout="constrained")
     ax, ax_count = fig.subplots(2, 1, height_ratios=[3, 1], sharex=True)
     full = bins.count > 0
-    ax.bar(centers[full], bins.accuracy[full], width * 0.95, color="tab:blue", label="accuracy")
-    ax.bar(centers[full], bins.confidence[full] - bins.accuracy[full], width * 0.95,
-           bottom=bins.accuracy[full], color="tab:red", alpha=0.3, label="gap to confidence")
+    acc, conf = bins.accuracy[full], bins.confidence[full]
+    ax.bar(centers[full], acc, width * 0.95, color="tab:blue", label="accuracy", zorder=1)
+    # The gap is drawn opaque from min(acc, conf) to max(acc, conf), over the accuracy bar where
+    # accuracy exceeds confidence, so it has the legend's colour in both directions.
+    ax.bar(centers[full], np.abs(conf - acc), width * 0.95, bottom=np.minimum(acc, conf),
+           color=GAP_COLOR, edgecolor="tab:red", lw=0.8, label="gap |accuracy − confidence|", zorder=2)
+    ax.plot(centers[full], conf, "_", color="black", ms=10, mew=2, label="mean confidence", zorder=3)
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_ylabel("accuracy in bin")
     ax.set_title(f"Reliability diagram (ECE = {ece:.4f})")
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper left", fontsize=8)
     ax_count.bar(centers, bins.count, width * 0.95, color="gray", log=True)
     ax_count.set_xlabel("confidence (largest probability)")
     ax_count.set_ylabel("examples")
@@ -368,16 +381,19 @@ def plot_training_curves(histories, labels: Sequence[str] | None = None, x: str 
     runs = _histories(histories, labels)
     fig = Figure(figsize=(11, 3.8), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
-    colors = [f"C{i}" for i in range(10)]
-    for (name, history), color in zip(runs, colors * 10):
+    for i, (name, history) in enumerate(runs):
+        # Earlier runs are drawn wider and with their own marker, so a run whose curve coincides
+        # with a later one still shows around it.
+        style = dict(LINE_STYLES[i % len(LINE_STYLES)], color=f"C{i % 10}", ms=4,
+                     markevery=max(1, len(history) // 8))
         t = _column(history, x)
         prefix = f"{name}: " if name else ""
-        ax_loss.plot(t, _column(history, "loss"), color=color, label=name or "loss")
+        ax_loss.plot(t, _column(history, "loss"), label=name or "loss", **style)
         train_acc, val_acc = _column(history, "train_acc"), _column(history, "val_acc")
         if np.isfinite(train_acc).any():
-            ax_acc.plot(t, 100 * train_acc, color=color, label=f"{prefix}train")
+            ax_acc.plot(t, 100 * train_acc, label=f"{prefix}train", **style)
         if np.isfinite(val_acc).any():
-            ax_acc.plot(t, 100 * val_acc, color=color, ls="--", label=f"{prefix}validation")
+            ax_acc.plot(t, 100 * val_acc, ls="--", label=f"{prefix}validation", **style)
     ax_loss.set_yscale("log")
     if logx:
         ax_loss.set_xscale("log")

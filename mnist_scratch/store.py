@@ -17,6 +17,15 @@ Schema (``PRAGMA application_id`` = ``APPLICATION_ID``, ``user_version`` = ``SCH
                  strokes TEXT          JSON [[[x, y], ...], ...] canvas coordinates, or NULL
                  canvas_width INTEGER, canvas_height INTEGER   canvas size in px, or NULL
     retractions  id, drawing_id (UNIQUE, references drawings), created_utc, reason
+    retrains     id INTEGER PRIMARY KEY AUTOINCREMENT   (schema version 2)
+                 created_utc TEXT      when the retrained network was made
+                 last_drawing_id INTEGER   the newest drawing id it learned from (0: none)
+                 n_drawings INTEGER    how many live drawings it learned from
+                 details TEXT          JSON: MNIST accuracy before/after, checkpoint file name, ...
+
+A version-1 store (no ``retrains`` table) is upgraded in place when it is opened, in one
+transaction that only adds the table: no drawing is touched. A store that cannot be written (a
+read-only file) is still read, as having no retrains.
 
 CSV files use the Kaggle/classic layout: a ``label,pixel0,...,pixel783`` header, then one digit per
 line as integers 0..255 (pixel ``k`` is row ``k // 28``, column ``k % 28``).
@@ -43,7 +52,7 @@ from mnist_scratch.atomic import atomic_path
 from mnist_scratch.network import check_labels
 
 APPLICATION_ID = 0x4D4E4642  # "MNFB": marks an SQLite file as a feedback store
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CSV_HEADER = "label," + ",".join(f"pixel{k}" for k in range(784))
 
 _SCHEMA = (  # run statement by statement: executescript() would commit the open transaction
@@ -67,6 +76,20 @@ _SCHEMA = (  # run statement by statement: executescript() would commit the open
         BEGIN SELECT RAISE(ABORT, 'the feedback store is append-only'); END"""
       for table in ("drawings", "retractions") for op in ("update", "delete")),
 )
+
+_MIGRATIONS = {  # version -> the statements that take a store from it to version + 1
+    1: (
+        """CREATE TABLE retrains (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_utc     TEXT    NOT NULL,
+            last_drawing_id INTEGER NOT NULL CHECK (last_drawing_id >= 0),
+            n_drawings      INTEGER NOT NULL CHECK (n_drawings >= 0),
+            details         TEXT)""",
+        *(f"""CREATE TRIGGER retrains_no_{op} BEFORE {op.upper()} ON retrains
+            BEGIN SELECT RAISE(ABORT, 'the feedback store is append-only'); END"""
+          for op in ("update", "delete")),
+    ),
+}
 
 _INSERT = (
     "INSERT INTO drawings (created_utc, source, label, predicted, confidence, image, strokes,"
@@ -206,8 +229,10 @@ class FeedbackStore:
         self._con: sqlite3.Connection | None = None  # opened on first use, kept open
         self._file_id: tuple[int, int] | None = None  # (st_dev, st_ino) of the file _con has open
         self._read_only = False  # True when the file could only be opened for reading
-        with self._read():
-            pass  # opening an existing file validates it
+        with self._read() as con:  # opening an existing file validates it
+            old = con is not None and self._check_header(con) < SCHEMA_VERSION
+        if old and not self._read_only:
+            self._upgrade()
 
     def __repr__(self) -> str:
         return f"FeedbackStore({str(self.path)!r})"
@@ -315,6 +340,23 @@ class FeedbackStore:
             raise FeedbackStoreError(f"{self.path} has an invalid schema version {version}")
         return version
 
+    @staticmethod
+    def _migrate(con: sqlite3.Connection, version: int) -> None:
+        """Bring a store from schema ``version`` to ``SCHEMA_VERSION`` inside the caller's
+        transaction (statements that only add tables: drawings are never touched)."""
+        for v in range(version, SCHEMA_VERSION):
+            for statement in _MIGRATIONS[v]:
+                con.execute(statement)
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _upgrade(self) -> None:
+        """Upgrade an older store on open; a store that cannot be written stays readable as is."""
+        try:
+            with self._write():
+                pass  # _write migrates (and so does every later save, if this one cannot)
+        except FeedbackStoreError:
+            pass  # cannot be written now (read-only, locked): it is read as it is
+
     def _ensure_wal(self, con: sqlite3.Connection) -> None:
         # Switching to WAL needs an exclusive lock and SQLite does not wait for it, so retry.
         deadline = time.monotonic() + self.timeout
@@ -365,11 +407,14 @@ class FeedbackStore:
             except sqlite3.Error as e:
                 raise self._explain(e, "save") from e
             try:
-                if self._check_header(con) == 0:  # first save ever: create the schema
+                version = self._check_header(con)
+                if version == 0:  # first save ever: create the schema
                     for statement in _SCHEMA:
                         con.execute(statement)
                     con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    version = 1
+                if version < SCHEMA_VERSION:
+                    self._migrate(con, version)
                 yield con
                 con.execute("COMMIT")
             except BaseException as e:
@@ -566,6 +611,125 @@ class FeedbackStore:
                     rows.append((now, source, key[0], None, None, key[1], None, None, None))
             con.executemany(_INSERT, rows)
         return len(rows)
+
+    # ------------------------------------------------------------------ honest accuracy
+    def load_with_last_id(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Like :meth:`load`, plus the id of the newest drawing loaded (0 when there is none), read
+        in one query: pass it to :meth:`mark_retrain` so a drawing saved while the network was
+        training is not counted as learned from."""
+        with self._read() as con:
+            rows = [] if con is None else con.execute(
+                f"SELECT image, label, d.id FROM drawings d WHERE {_LIVE} ORDER BY d.id").fetchall()
+        x = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.uint8).reshape(len(rows), 784)
+        y = np.array([r[1] for r in rows], dtype=np.int64)
+        return x.astype(np.float32) / np.float32(255), y, (rows[-1][2] if rows else 0)
+
+    def mark_retrain(self, *, n_drawings: int | None = None, last_drawing_id: int | None = None,
+                     details: dict | None = None) -> int:
+        """Record that a network was retrained on the store's drawings; returns the mark's id.
+
+        ``last_drawing_id`` is the newest drawing it learned from (default: the newest live one
+        now), ``n_drawings`` how many (default: the live drawings up to it). ``details`` is any
+        JSON-serialisable dict (e.g. MNIST accuracy before and after, the checkpoint's file name).
+        Drawings saved after the mark are ones the retrained network has not seen:
+        :meth:`running_accuracy` counts them apart.
+        """
+        text = None if details is None else json.dumps(details, sort_keys=True)
+        with self._write() as con:
+            if last_drawing_id is None:
+                last_drawing_id = con.execute(
+                    f"SELECT coalesce(max(d.id), 0) FROM drawings d WHERE {_LIVE}").fetchone()[0]
+            if isinstance(last_drawing_id, bool) or not isinstance(last_drawing_id, (int, np.integer)) \
+                    or last_drawing_id < 0:
+                raise ValueError(f"last_drawing_id must be an int >= 0, got {last_drawing_id!r}")
+            if n_drawings is None:
+                n_drawings = con.execute(f"SELECT count(*) FROM drawings d WHERE {_LIVE} AND d.id <= ?",
+                                         (int(last_drawing_id),)).fetchone()[0]
+            if isinstance(n_drawings, bool) or not isinstance(n_drawings, (int, np.integer)) or n_drawings < 0:
+                raise ValueError(f"n_drawings must be an int >= 0, got {n_drawings!r}")
+            return con.execute(
+                "INSERT INTO retrains (created_utc, last_drawing_id, n_drawings, details) VALUES (?, ?, ?, ?)",
+                (_now(), int(last_drawing_id), int(n_drawings), text)).lastrowid
+
+    def retrains(self) -> list[RetrainMark]:
+        """Every retrain mark, oldest first (empty for a store that was never retrained)."""
+        with self._read() as con:
+            if con is None or self._check_header(con) < 2:
+                return []
+            rows = con.execute("SELECT id, created_utc, last_drawing_id, n_drawings, details"
+                               " FROM retrains ORDER BY id").fetchall()
+        return [RetrainMark(i, created, last, n, {} if details is None else json.loads(details))
+                for i, created, last, n, details in rows]
+
+    def running_accuracy(self, last: int = 20) -> RunningAccuracy:
+        """How often the network was right on the user's drawings, before each label was given.
+
+        Counts the live drawings whose prediction was recorded when they were saved (imported
+        CSV digits have none): the newest ``last`` of them, and all of them saved after the latest
+        retrain mark. Neither figure uses a drawing the network had learned from when it guessed.
+        """
+        if isinstance(last, bool) or not isinstance(last, (int, np.integer)) or last < 1:
+            raise ValueError(f"last must be a positive int, got {last!r}")
+        marks = self.retrains()
+        since = marks[-1].last_drawing_id if marks else 0
+        with self._read() as con:
+            rows = [] if con is None else con.execute(
+                f"SELECT d.id, d.label = d.predicted FROM drawings d WHERE {_LIVE}"
+                " AND d.predicted IS NOT NULL ORDER BY d.id").fetchall()
+        recent = rows[-int(last):]
+        after = [hit for rid, hit in rows if rid > since]
+        return RunningAccuracy(last=int(last), recent_total=len(recent),
+                               recent_correct=sum(hit for _, hit in recent),
+                               since_retrain_total=len(after), since_retrain_correct=sum(after),
+                               retrains=len(marks))
+
+
+@dataclass(frozen=True)
+class RetrainMark:
+    """One retrain recorded in the store."""
+
+    id: int
+    created_utc: str       # ISO 8601 UTC
+    last_drawing_id: int   # the newest drawing the retrained network learned from (0: none)
+    n_drawings: int        # how many drawings it learned from
+    details: dict          # e.g. {"mnist_before": 0.981, "mnist_after": 0.979, "checkpoint": "net.npz"}
+
+
+@dataclass(frozen=True)
+class RunningAccuracy:
+    """The network's record on the user's drawings, each guess made before its label was known.
+
+    Both figures are honest: a drawing is counted with the prediction the network made when the
+    user drew it, never re-predicted by a network that has since learned from it.
+    """
+
+    last: int                   # the window asked for
+    recent_total: int           # drawings in the window (fewer than ``last`` early on)
+    recent_correct: int         # ... of which the network got right
+    since_retrain_total: int    # drawings saved since the latest retrain (all, if never retrained)
+    since_retrain_correct: int
+    retrains: int = 0           # how many retrains the store has recorded
+
+    @property
+    def recent_accuracy(self) -> float | None:
+        return self.recent_correct / self.recent_total if self.recent_total else None
+
+    @property
+    def since_retrain_accuracy(self) -> float | None:
+        return self.since_retrain_correct / self.since_retrain_total if self.since_retrain_total else None
+
+    def text(self) -> str:
+        """E.g. "of your last 20 drawings the network got 14 right; since the last retrain, 19 of 20"."""
+        if self.recent_total == 0:
+            return "no drawings with a recorded prediction yet"
+        n = self.recent_total
+        head = (f"of your last {n} drawings" if n > 1 else "of your last drawing") + \
+            f" the network got {self.recent_correct} right"
+        if self.retrains == 0:
+            return head + " (not retrained yet)"
+        if self.since_retrain_total == 0:
+            return head + "; no drawings since the last retrain yet"
+        return head + f"; since the last retrain, {self.since_retrain_correct} of {self.since_retrain_total}"
 
 
 def read_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:

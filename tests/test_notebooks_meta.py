@@ -1,7 +1,10 @@
 """House rules for the notebooks, checked statically (running them is nbval's job).
 
 Every notebook in notebooks/ is committed without outputs, has a kernelspec and a numbered name,
-and its code cells are short and import their logic from the package instead of defining it.
+and its code cells are short and import their logic from the package instead of defining it (the
+only definitions are the learner's own functions in the build-it-yourself notebook). Each lesson
+opens with what the learner will be able to do and closes with a summary and "try this" prompts;
+where a notebook explains a computation, it shows the package's real source.
 """
 from __future__ import annotations
 
@@ -15,7 +18,12 @@ from mnist_scratch.checkpoint import save_network
 
 MAX_CODE_LINES = 12
 NOTEBOOKS = sorted(paths.notebooks_dir().glob("*.ipynb"))
-DEFINITION = re.compile(r"^\s*(async\s+def|def|class)\s+\w+", re.MULTILINE)
+DEFINITION = re.compile(r"^\s*(async\s+def|def|class)\s+(\w+)", re.MULTILINE)
+BUILD_IT_YOURSELF = "06_build_it_yourself.ipynb"
+LEARNER_FUNCTIONS = ["relu", "softmax", "cross_entropy", "forward", "backward", "sgd_step", "train"]
+LESSONS = [p for p in NOTEBOOKS if p.name != "00_index.ipynb"]  # the table of contents is no lesson
+GOALS = re.compile(r"\*\*After this notebook you can\*\*|By the end of this notebook you will be able to:")
+ITEM = re.compile(r"^(\* |\d+\. )", re.MULTILINE)  # a bullet or a numbered item
 
 
 def load(path):
@@ -32,9 +40,14 @@ def source(cell) -> str:
     return src if isinstance(src, str) else "".join(src)
 
 
+def markdown_cells(nb):
+    return [c for c in nb["cells"] if c["cell_type"] == "markdown"]
+
+
 def test_there_are_notebooks():
     names = [p.name for p in NOTEBOOKS]
-    expected = ["00_index", "01_math", "02_data", "03_training", "04_evaluation", "05_draw"]
+    expected = ["00_index", "01_math", "02_data", "03_training", "04_evaluation", "05_draw",
+                "06_build_it_yourself", "07_experiments", "08_appendix_exact_resume"]
     assert all(f"{stem}.ipynb" in names for stem in expected), names
 
 
@@ -61,12 +74,82 @@ def test_kernelspec(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_code_cells_short_and_without_definitions(path):
+    defined = []
     for i, cell in enumerate(code_cells(load(path))):
         text = source(cell)
-        assert not DEFINITION.search(text), f"{path.name}: code cell {i} defines a function or class"
+        names = [m.group(2) for m in DEFINITION.finditer(text)]
+        if path.name == BUILD_IT_YOURSELF:
+            assert len(names) <= 1 and "class " not in text, f"{path.name}: code cell {i} defines {names}"
+            defined += names
+        else:
+            assert not names, f"{path.name}: code cell {i} defines {names}"
         assert "lambda" not in text, f"{path.name}: code cell {i} defines a lambda"
         lines = [ln for ln in text.splitlines() if ln.strip()]
         assert len(lines) <= MAX_CODE_LINES, f"{path.name}: code cell {i} has {len(lines)} lines"
+    if path.name == BUILD_IT_YOURSELF:  # only the learner's own functions, each once, in order
+        assert defined == LEARNER_FUNCTIONS
+
+
+# ----------------------------------------------------------------------------- the course's structure
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_opens_with_goals_and_closes_with_summary_and_try_this(path):
+    cells = load(path)["cells"]
+    first, last = source(cells[0]), source(cells[-1])
+    assert cells[0]["cell_type"] == "markdown" and re.match(rf"# {path.name[:2]} · \S", first), first[:80]
+    goals = GOALS.split(first, maxsplit=1)
+    assert len(goals) == 2, f"{path.name}: the first cell does not say what the learner will be able to do"
+    assert len(ITEM.findall(goals[1])) >= 2
+    assert cells[-1]["cell_type"] == "markdown" and "## Summary" in last, f"{path.name}: no closing summary"
+    try_this = last.split("**Try this**", 1)
+    assert len(try_this) == 2, f"{path.name}: no 'try this' prompts at the end"
+    prompts = ITEM.findall(try_this[1].split("**Next", 1)[0].split("**Back", 1)[0])
+    assert 2 <= len(prompts) <= 3, f"{path.name}: {len(prompts)} 'try this' prompts"
+
+
+def test_index_lists_every_notebook():
+    index = source(load(paths.notebooks_dir() / "00_index.ipynb")["cells"][0])
+    for path in NOTEBOOKS:
+        if path.name != "00_index.ipynb":
+            assert f"]({path.name})" in index, f"00_index does not link {path.name}"
+
+
+SHOWN = {  # notebook -> the package functions whose real source it shows beside the math
+    "01_math.ipynb": ["network.Network.activations", "network.relu", "network.relu_grad", "network.softmax",
+                      "network.cross_entropy", "network.cross_entropy_grad", "network.Network.backward",
+                      "network.Network.__init__", "course.numerical_gradients"],
+    "03_training.ipynb": ["optimizers.SGD.step", "optimizers.Momentum.step", "optimizers.Adam.step"],
+    "04_evaluation.ipynb": ["evaluate.precision_recall", "evaluate.confusion_matrix"],
+    "07_experiments.ipynb": ["playground.play"],
+}
+
+
+@pytest.mark.parametrize("name", SHOWN)
+def test_notebooks_show_the_real_source(name):
+    import importlib
+
+    text = "\n".join(source(c) for c in code_cells(load(paths.notebooks_dir() / name)))
+    shown = re.findall(r"show_source\(([\w.]+)\)", text)
+    for target in SHOWN[name]:
+        assert target in shown, f"{name} does not show the source of {target}"
+        module, *attrs = target.split(".")
+        obj = importlib.import_module(f"mnist_scratch.{module}")
+        for attr in attrs:
+            obj = getattr(obj, attr)  # the shown object exists in the package
+        assert callable(obj)
+
+
+def test_build_it_yourself_exercises_have_skeleton_checker_and_solution():
+    from mnist_scratch import exercises
+
+    cells = [source(c) for c in code_cells(load(paths.notebooks_dir() / BUILD_IT_YOURSELF))]
+    for name in LEARNER_FUNCTIONS:
+        at = next(i for i, text in enumerate(cells) if text.startswith(f"def {name}("))
+        assert "raise NotImplementedError" in cells[at], f"the {name} skeleton is not a skeleton"
+        following = "\n".join(cells[at + 1:at + 3])
+        if name in exercises.CHECKS:
+            assert f"exercises.check_{name}({name})" in following
+        assert f'exercises.solution("{name}")' in following
+    assert any("exercises.run_training(train," in text for text in cells)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -101,8 +101,11 @@ def test_plot_per_digit_accuracy(toy, tmp_path):
     fig = plots.plot_per_digit_accuracy(report)
     (ax,) = fig.axes
     heights = [p.get_height() for p in ax.patches]
-    np.testing.assert_allclose(heights, 100 * report.per_digit_accuracy)
+    np.testing.assert_allclose(heights, 100 * report.recall)  # the accuracy on digit k is its recall
     assert_png(fig, tmp_path / "per_digit.png")
+    bottom = ax.get_ylim()[0]
+    if bottom > 0:  # a zoomed axis says so
+        assert f"starts at {bottom:.0f} %" in ax.get_title()
     with pytest.raises(ValueError, match=r"\(10,\)"):
         plots.plot_per_digit_accuracy(np.ones(9))
 
@@ -201,3 +204,66 @@ def test_save_evaluation_figures(toy, tmp_path):
     ])
     for path in written:
         assert path.parent == folder and path.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_per_digit_axis_zooms_and_says_so():
+    fig = plots.plot_per_digit_accuracy(np.linspace(0.95, 0.995, 10))
+    ax = fig.axes[0]
+    assert ax.get_ylim()[0] == 90 and "the axis starts at 90 %, not 0" in ax.get_title()
+    low = plots.plot_per_digit_accuracy(np.linspace(0.02, 0.5, 10)).axes[0]
+    assert low.get_ylim()[0] == 0 and "starts at" not in low.get_title()
+
+
+def test_class_count_legend_does_not_cover_the_bars():
+    rng = np.random.default_rng(0)
+    splits = {"train": rng.integers(0, 10, 5000), "validation": rng.integers(0, 10, 500),
+              "test": np.r_[rng.integers(0, 10, 900), np.full(100, 9)]}
+    fig = plots.plot_class_counts(splits)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    legend_box = ax.get_legend().get_window_extent()
+    for bar in ax.patches:
+        assert not legend_box.overlaps(bar.get_window_extent()), "the legend hides a bar"
+
+
+@pytest.mark.parametrize("over_confident", [True, False])
+def test_reliability_gap_has_its_legend_colour_both_ways(over_confident):
+    """Where accuracy exceeds confidence the gap used to be a translucent overlay on the blue bar,
+    a colour the legend did not show. Now it is opaque, in the legend's colour, either way."""
+    from matplotlib.colors import to_rgba
+
+    y = np.arange(200) % 10
+    confidence = 0.95 if over_confident else 0.55
+    right = np.random.default_rng(0).random(200) < (0.6 if over_confident else 0.9)
+    pred = np.where(right, y, (y + 1) % 10)
+    proba = np.full((200, 10), (1 - confidence) / 9)
+    proba[np.arange(200), pred] = confidence
+    ax = plots.plot_reliability_diagram(proba, y, n_bins=10).axes[0]
+    handles, labels = ax.get_legend_handles_labels()
+    gap_handle = handles[labels.index("gap |accuracy − confidence|")]
+    gap_bars = [p for p in gap_handle.patches if p.get_height() > 0]
+    assert gap_bars
+    for bar in gap_bars:
+        assert bar.get_facecolor() == to_rgba(plots.GAP_COLOR)  # opaque: alpha 1
+        assert bar.get_zorder() > 1  # drawn over the accuracy bar
+    acc_bar = [p for p in handles[labels.index("accuracy")].patches if p.get_height() > 0][0]
+    low, high = sorted((acc_bar.get_height(), confidence))
+    gap = next(b for b in gap_bars if abs(b.get_x() - acc_bar.get_x()) < 1e-9)
+    assert gap.get_y() == pytest.approx(low) and gap.get_height() == pytest.approx(high - low)
+
+
+def test_comparison_curves_stay_distinguishable():
+    """Two runs with identical histories (SGD under momentum): different widths and markers."""
+    same = history(12)
+    fig = plots.plot_training_curves({"sgd": same, "momentum": same})
+    first, second = fig.axes[0].lines
+    assert first.get_linewidth() > second.get_linewidth()
+    assert first.get_marker() != second.get_marker()
+
+
+def test_per_digit_legend_covers_no_bar():
+    fig = plots.plot_per_digit_accuracy(np.array([0.988, 0.988, 0.964, 0.972, 0.968, 0.959, 0.968, 0.959, 0.955, 0.948]))
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    box = ax.get_legend().get_window_extent()
+    assert not any(box.overlaps(bar.get_window_extent()) for bar in ax.patches)
