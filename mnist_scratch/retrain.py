@@ -28,7 +28,6 @@ accuracy "since the last retrain" counts only drawings the retrained network had
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import time
@@ -42,7 +41,9 @@ from .augment import AugmentConfig, random_affine
 from .checkpoint import check_network_shape, save_network_keeping_backup
 from .data import MnistData, load_dataset
 from .network import Network
+from .optimizers import Adam, learning_rate
 from .store import RunningAccuracy
+from .threads import blas_threads
 from .train import accuracy
 
 
@@ -131,11 +132,9 @@ def fine_tune(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.
     n_user_batch = min(config.batch_size - 1, max(1, round(config.user_fraction * config.batch_size)))
     n_replay_batch = config.batch_size - n_user_batch
     total = max(1, math.ceil(config.epochs * len(pool) / n_replay_batch))
-    names = list(net.params)
-    before = {k: net.params[k].copy() for k in names} if config.anchor else None
-    m = {k: np.zeros_like(net.params[k]) for k in names}  # Adam's moving averages of g ...
-    v = {k: np.zeros_like(net.params[k]) for k in names}  # ... and of g^2
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    before = {k: w.copy() for k, w in net.params.items()} if config.anchor else None
+    adam = Adam()
+    state = adam.init_state(net.params)
     for step in range(1, total + 1):
         iu = rng.integers(0, len(y_user), n_user_batch)
         xu = x_user[iu]
@@ -145,32 +144,13 @@ def fine_tune(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.
         xb = np.concatenate([xu, x_mnist[ir]])                   # (B, 784)
         yb = np.concatenate([y_user[iu], y_mnist[ir]])           # (B,)
         _, grads = net.loss_and_grads(xb, yb)
-        lr = config.lr * 0.5 * (1 + math.cos(math.pi * (step - 1) / total))
-        step_size = lr * math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
-        for k in names:
-            g = grads[k]
-            if before is not None:
+        if before is not None:  # a pull back towards the pre-trained weights
+            for k, g in grads.items():
                 g += config.anchor * (net.params[k] - before[k])
-            m[k] += (1 - beta1) * (g - m[k])
-            v[k] += (1 - beta2) * (g * g - v[k])
-            net.params[k] -= step_size * m[k] / (np.sqrt(v[k]) + eps)
+        adam.step(net.params, grads, state, learning_rate("cosine", config.lr, step - 1, total))
         if progress is not None:
             progress(step, total)
     return total
-
-
-def one_blas_thread():
-    """A context in which NumPy's BLAS uses one thread (when threadpoolctl is installed).
-
-    The retrain's matrix products are small (128 x 784 by 784 x 64); split over two threads they
-    wait on each other whenever another process holds a core. Measured on the shared 2-core VM:
-    1.4-1.8 s per retrain with one thread, 1.6-14.4 s with two (benchmarks/bench_retrain.py).
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainConfig(),
@@ -195,7 +175,7 @@ def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainC
         raise ValueError("there are no saved drawings to learn from yet: draw some and press Correct or Wrong")
     data = data if data is not None else load_dataset(data_dir)
     running = store.running_accuracy() if hasattr(store, "running_accuracy") else None
-    with one_blas_thread():
+    with blas_threads(1):
         before_mnist = accuracy(net, data.x_test, data.y_test)
         before_user = accuracy(net, x_user, y_user)
         rng = np.random.default_rng(config.seed)
