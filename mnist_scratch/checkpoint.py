@@ -1,7 +1,7 @@
 """Checkpoint files: the one owner of the network's and the training run's files.
 
 A checkpoint is a ``.npz`` archive of named arrays (``W1, b1, W2, b2, ...``; for a training run
-also ``opt.<name>`` for the optimizer state and ``train.perm`` for the current epoch's shuffle)
+also ``opt.<name>`` for the optimizer state)
 plus one JSON metadata entry, ``__meta__``. Nothing is ever unpickled: a checkpoint can be inspected
 with ``np.load(path, allow_pickle=False)`` alone and can never execute code.
 
@@ -309,9 +309,8 @@ RUN_FIELDS = {"step": int, "total_steps": int, "config": dict, "history": list,
               "seconds": (int, float), "loss_sum": (int, float), "loss_count": int}
 
 
-def save_run(path: str | os.PathLike, net: Network, optimizer_state: dict[str, np.ndarray],
-             perm: np.ndarray | None, fields: dict) -> Path:
-    """Write a training run: ``net``'s parameters, ``opt.<name>`` arrays, ``train.perm``, ``fields``.
+def save_run(path: str | os.PathLike, net: Network, optimizer_state: dict[str, np.ndarray], fields: dict) -> Path:
+    """Write a training run: ``net``'s parameters, ``opt.<name>`` arrays and the JSON ``fields``.
 
     ``fields`` holds the JSON part (see ``RUN_FIELDS``; ``data_fingerprint`` too). Never writes
     NaN or infinite parameters (raises ``FloatingPointError``; the file at ``path`` stays as it was).
@@ -320,19 +319,16 @@ def save_run(path: str | os.PathLike, net: Network, optimizer_state: dict[str, n
         raise FloatingPointError(f"the parameters hold NaN or inf; {path} was left as it was")
     arrays = dict(net.params)
     arrays.update({f"opt.{name}": value for name, value in optimizer_state.items()})
-    if perm is not None:
-        arrays["train.perm"] = perm
     save_checkpoint(path, arrays, {**network_metadata(net), **fields, "kind": "training"})
     return Path(path)
 
 
-def read_run(path: str | os.PathLike, net: Network, optimizer_template: dict[str, np.ndarray],
-             n_train: int) -> tuple[dict, dict[str, np.ndarray], np.ndarray | None]:
-    """Read a training run saved by :func:`save_run` into ``net``; ``(fields, optimizer_state, perm)``.
+def read_run(path: str | os.PathLike, net: Network,
+             optimizer_template: dict[str, np.ndarray]) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read a training run saved by :func:`save_run` into ``net``; returns ``(fields, optimizer_state)``.
 
     ``optimizer_template`` is a fresh optimizer state: its names, shapes and dtypes are the ones the
-    file must have. ``n_train`` is the training set size (``train.perm`` must be a permutation of
-    it). ``net`` is only changed once everything has been read and checked.
+    file must have. ``net`` is only changed once everything has been read and checked.
     """
     path = Path(path)
     meta = read_metadata(path)
@@ -350,16 +346,10 @@ def read_run(path: str | os.PathLike, net: Network, optimizer_template: dict[str
     if not 0 <= meta["step"] <= meta["total_steps"] or meta["loss_count"] < 0:
         raise CheckpointError(f"{path}: step {meta['step']} of {meta['total_steps']} is not a valid position")
     expected = {f"opt.{name}": (value.shape, value.dtype) for name, value in optimizer_template.items()}
-    with _open_archive(path) as archive:
-        if "train.perm.npy" in archive.namelist():
-            expected["train.perm"] = ((n_train,), np.dtype(np.int64))
     arrays, _ = load_checkpoint(path, expected)
-    perm = arrays.get("train.perm")
-    if perm is not None and not np.array_equal(np.sort(perm), np.arange(n_train)):
-        raise CheckpointError(f"{path}: the saved shuffle is not a permutation of the {n_train} training digits")
     optimizer_state = {name: arrays[f"opt.{name}"] for name in optimizer_template}
     if not all(np.isfinite(value).all() for value in optimizer_state.values()):
         raise CheckpointError(f"{path}: the optimizer state holds NaN or infinite values")
     for name, view in net.params.items():
         view[...] = arrays[name]
-    return meta, optimizer_state, perm
+    return meta, optimizer_state

@@ -161,7 +161,7 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
     data_id = fingerprint(x, y) if checkpoint_path is not None else None
     state = new_state(net, config)
     if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
-        state = load_training_checkpoint(checkpoint_path, net, config, data_id, len(x))
+        state = load_training_checkpoint(checkpoint_path, net, config, data_id)
     stop = total if until_step is None else min(int(until_step), total)
 
     trainer = FastTrainer(net, make_optimizer(config), config.weight_decay, state.optimizer_state)
@@ -233,14 +233,13 @@ def save_training_checkpoint(path, net: Network, config: TrainConfig, state: Tra
               "history": state.history, "data_fingerprint": data_id, "seconds": state.seconds,
               "loss_sum": state.loss_sum, "loss_count": state.loss_count}
     try:
-        return save_run(path, net, state.optimizer_state, None, fields)
+        return save_run(path, net, state.optimizer_state, fields)
     except FloatingPointError:
         raise TrainingDiverged(f"the parameters hold NaN or inf at step {state.step}; "
                                f"{path} was left as it was") from None
 
 
-def load_training_checkpoint(path, net: Network, config: TrainConfig, data_id: str | None,
-                             n_train: int) -> TrainState:
+def load_training_checkpoint(path, net: Network, config: TrainConfig, data_id: str | None) -> TrainState:
     """Restore ``net`` and the training state from ``path``; errors if it cannot continue ``config``."""
     state = new_state(net, config)
     meta = read_metadata(path)
@@ -252,7 +251,7 @@ def load_training_checkpoint(path, net: Network, config: TrainConfig, data_id: s
             raise CheckpointError(f"{path} was trained with other settings ({', '.join(changed)}); only "
                                   f"epochs/steps may change on resume")
     # (Older checkpoints also hold a shuffle and a generator state: batches now follow from the step.)
-    meta, optimizer_state, _ = read_run(path, net, state.optimizer_state, n_train)
+    meta, optimizer_state = read_run(path, net, state.optimizer_state)
     if data_id is not None and meta.get("data_fingerprint") not in (None, data_id):
         warnings.warn(f"resuming {path} on different training data than it was trained on", stacklevel=3)
     for name, value in optimizer_state.items():
