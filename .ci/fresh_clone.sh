@@ -5,6 +5,7 @@
 set -euo pipefail
 source=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d)
+chmod 755 "$work"  # like a home folder: other users may enter (the read-only store test runs as one)
 trap 'rm -rf "$work"' EXIT
 git clone --quiet "$source" "$work/mnist_scratch"
 as_user() { env -u MNIST_SCRATCH_DATA -u MNIST_SCRATCH_HOME -u MNIST_SCRATCH_QUICK "$@"; }

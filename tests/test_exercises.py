@@ -375,7 +375,7 @@ def test_reference_loop_learns_mnist(mnist_data):
     assert ex.accuracy(ex.forward, params, mnist_data.x_test, mnist_data.y_test) > 0.90
 
 
-def test_build_it_yourself_notebook_with_every_exercise_solved(capsys, monkeypatch):
+def test_build_it_yourself_notebook_with_every_exercise_solved(capsys, monkeypatch, mnist_data):
     """Notebook 06 run top to bottom by a learner who wrote every function (here: the reference
     source typed into each skeleton cell): every checker passes and the learner's own loop trains."""
     import inspect
@@ -403,4 +403,6 @@ def test_build_it_yourself_notebook_with_every_exercise_solved(capsys, monkeypat
         assert f"✓ {name} is right" in out
         assert f"using your {name}" in out
     assert "reference" not in out.split("using your sgd_step")[1]  # the learner's loop ran
-    assert namespace["test_acc"] > 0.85
+    # Quick mode's loop reaches ~0.87-0.9 on full MNIST; on the 5,000-digit sample (4,000 to train
+    # on, offline) it measured 0.83, so the bar there is 0.80.
+    assert namespace["test_acc"] > (0.80 if mnist_data.is_subset else 0.85)

@@ -49,6 +49,10 @@ def run_as_unprivileged(code: str) -> subprocess.CompletedProcess:
         if shutil.which("setpriv") is None:
             pytest.skip("running as root without setpriv (util-linux) to drop privileges")
         command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *command]
+        probe = subprocess.run([*command[:4], sys.executable, "-c", "import numpy, mnist_scratch"],
+                               capture_output=True, timeout=120, cwd="/")
+        if probe.returncode != 0:
+            pytest.skip("the unprivileged user cannot read this Python environment (a private folder)")
     return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd="/")
 
 
