@@ -35,6 +35,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from conftest import NO_MNIST
 from mnist_scratch import paths
 from mnist_scratch.checkpoint import load_network, save_network
 from mnist_scratch.store import FeedbackStore
@@ -95,8 +96,7 @@ def _skip_reason(mnist_dir: Path | None) -> str | None:
     except ImportError:
         return "the browser test needs Jupyter Notebook 7 too: pip install -e '.[test]'"
     if mnist_dir is None:
-        return ("the browser test retrains on MNIST: set MNIST_SCRATCH_DATA to a folder with the four "
-                "MNIST .gz files (or provide ../shared/data/mnist)")
+        return "the browser test retrains on MNIST, so it " + NO_MNIST
     return None
 
 

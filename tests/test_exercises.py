@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import NO_MNIST
 
 from mnist_scratch import exercises as ex
 
@@ -370,7 +371,7 @@ def test_reference_loop_learns_mnist(mnist_data):
     params = ex.init_params(np.random.default_rng(0))
     x, y = mnist_data.x_train[:20_000], mnist_data.y_train[:20_000]
     if mnist_data.is_subset:
-        pytest.skip("needs the real MNIST")
+        pytest.skip(NO_MNIST)
     ex.train(params, x, y, 1, 0.1, 64, np.random.default_rng(0))
     assert ex.accuracy(ex.forward, params, mnist_data.x_test, mnist_data.y_test) > 0.90
 
