@@ -53,6 +53,9 @@ from mnist_scratch.network import check_labels
 
 APPLICATION_ID = 0x4D4E4642  # "MNFB": marks an SQLite file as a feedback store
 SCHEMA_VERSION = 2
+# What SQLite calls can raise on a bad file: its own errors, and UnicodeDecodeError when the text
+# it hands back (a stored string, or an error message quoting a damaged schema) is not UTF-8.
+_SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 CSV_HEADER = "label," + ",".join(f"pixel{k}" for k in range(784))
 
 _SCHEMA = (  # run statement by statement: executescript() would commit the open transaction
@@ -289,7 +292,7 @@ class FeedbackStore:
                 con = sqlite3.connect(f"{self.path.as_uri()}?mode={mode}", uri=True, timeout=self.timeout,
                                       isolation_level=None, check_same_thread=False)
                 self._check_header(con)
-            except sqlite3.Error as e:
+            except _SQLITE_ERRORS as e:
                 if con is not None:
                     con.close()
                     con = None
@@ -321,7 +324,7 @@ class FeedbackStore:
                 " (SELECT count(*) FROM sqlite_master)").fetchone()
         except sqlite3.OperationalError:
             raise  # could not read it now (locked, read-only side files, ...): not a verdict on the file
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as e:  # (SQLite's message quoting a damaged schema)
             raise FeedbackStoreError(
                 f"{self.path} is not a feedback store, or a damaged one (SQLite says: {e})") from e
         if app_id == 0 and version == 0 and n_objects == 0:
@@ -368,10 +371,10 @@ class FeedbackStore:
                     raise
                 time.sleep(0.01)
 
-    def _explain(self, error: sqlite3.Error, doing: str) -> FeedbackStoreError:
+    def _explain(self, error: sqlite3.Error | UnicodeDecodeError, doing: str) -> FeedbackStoreError:
         """A one-line :class:`FeedbackStoreError` for an SQLite error: the file, what happened, what to do."""
         text = str(error)
-        lowered = text.lower()
+        lowered = "malformed: " + text if isinstance(error, UnicodeDecodeError) else text.lower()
         if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
             advice = ("the file or its folder cannot be written (read-only?): saved drawings can still "
                       "be listed and exported; to save new ones, make it writable or use another --store")
@@ -393,7 +396,7 @@ class FeedbackStore:
             try:
                 con, version = self._connection(create=False)
                 yield con if version else None  # version 0: another process is creating the store
-            except sqlite3.Error as e:
+            except _SQLITE_ERRORS as e:
                 raise self._explain(e, "read the saved drawings") from e
 
     @contextmanager
@@ -404,7 +407,7 @@ class FeedbackStore:
                 con, _ = self._connection(create=True)
                 self._ensure_wal(con)
                 con.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as e:
+            except _SQLITE_ERRORS as e:
                 raise self._explain(e, "save") from e
             try:
                 version = self._check_header(con)
@@ -423,7 +426,7 @@ class FeedbackStore:
                         con.execute("ROLLBACK")
                     except sqlite3.Error:
                         pass  # SQLite rolls back by itself when a statement fails this way
-                if isinstance(e, sqlite3.Error):
+                if isinstance(e, _SQLITE_ERRORS):
                     raise self._explain(e, "save") from e
                 raise
 

@@ -126,6 +126,19 @@ def test_a_forged_application_id_is_not_a_store(tmp_path):
         FeedbackStore(path).load()
 
 
+def test_a_schema_damaged_into_invalid_utf8_is_the_store_error(tmp_path):
+    # SQLite's error message quotes the damaged schema; decoding it failed with a bare
+    # UnicodeDecodeError (found by the property test below in CI).
+    path = saved_store(tmp_path)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"NOT NULL UNIQUE REFERENCES drawings") + len(b"NOT NULL ")
+    data[at] ^= 0x80  # "UNIQUE" -> "\xd5NIQUE"
+    path.write_bytes(bytes(data))
+    with pytest.raises(FeedbackStoreError, match="damaged") as info:
+        FeedbackStore(path).load()
+    assert str(path) in str(info.value)
+
+
 @pytest.fixture(scope="module")
 def store_bytes(tmp_path_factory):
     path = saved_store(tmp_path_factory.mktemp("store"), n=20)
