@@ -24,9 +24,9 @@ from .augment import AugmentConfig
 from .batches import batch_source
 from .checkpoint import CheckpointError, read_metadata, read_run, save_run
 from .data import fingerprint
-from .fast_path import FastTrainer
+from .fast_path import FastTrainer, with_all_columns, with_ink_columns
 from .network import Network
-from .threads import blas_threads
+from .threads import blas_threads, step_threads
 
 TRAIN_ACC_SAMPLE = 5_000  # training accuracy in the history is measured on this many digits
 
@@ -164,7 +164,8 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
         state = load_training_checkpoint(checkpoint_path, net, config, data_id)
     stop = total if until_step is None else min(int(until_step), total)
 
-    trainer = FastTrainer(net, make_optimizer(config), config.weight_decay, state.optimizer_state)
+    trainer = FastTrainer(net, make_optimizer(config), config.weight_decay, state.optimizer_state,
+                          threads=step_threads(config.augment))
     state.optimizer_state = trainer.state  # live views into the trainer's buffers, for checkpoints
     start_time = time.perf_counter() - state.seconds
     sample = slice(0, min(len(x), TRAIN_ACC_SAMPLE))
@@ -172,11 +173,12 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
     bar = tqdm(total=stop, initial=state.step, disable=not progress, unit="step",
                desc=f"{config.optimizer} b={batch}", leave=True)
     blas = blas_threads()  # one BLAS thread; the batches are made on the other core
-    batches = batch_source(x, y, config, batch, per_epoch, start=state.step, stop=stop)
+    prepare = with_ink_columns if batch < len(x) else with_all_columns
+    batches = batch_source(x, y, config, batch, per_epoch, start=state.step, stop=stop, prepare=prepare)
     try:
         while state.step < stop:
-            xb, yb = batches(state.step)
-            loss = trainer.gradients(xb, yb)
+            xb, yb, ink = batches(state.step)  # ink: the input columns xb holds (see fast_path)
+            loss = trainer.gradients(xb, yb, ink)
             lr = optimizers.learning_rate(config.schedule, config.lr, state.step, total)
             if not math.isfinite(loss):
                 raise TrainingDiverged(
@@ -208,6 +210,7 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
                 save_training_checkpoint(checkpoint_path, net, config, state, data_id, total)
     finally:
         batches.close()
+        trainer.close()
         blas.restore_original_limits()
         bar.close()
     state.seconds = time.perf_counter() - start_time
