@@ -13,8 +13,6 @@ Read ``network.py`` and ``optimizers.py`` to learn what is computed; this module
   128 MNIST digits has ink in about 530 of its 784 pixels): ``x W1`` only needs the rows of ``W1``
   where some digit has ink, and the other rows of ``dW1 = x.T Delta`` are 0. This removes a third
   of the multiply-adds of the two largest products; only the rounding differs;
-- with ``threads=2`` a second thread computes half of the first layer's products (half of the
-  hidden units each) and half of the optimizer step (:class:`Beside`), so one step uses both cores;
 - inputs are not checked here: ``train`` checks the whole training set once, before the loop.
 
 ``tests/test_fast_path.py`` checks that the loss, the gradients and the parameters after several
@@ -23,9 +21,6 @@ optimizer steps agree with the readable path, for several architectures and ever
 from __future__ import annotations
 
 import math
-import queue
-import threading
-from functools import partial
 
 import numpy as np
 
@@ -96,46 +91,6 @@ def with_all_columns(batch: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, 
     return (*batch, None)
 
 
-class Beside:
-    """One background thread that runs a function while the calling thread does other work::
-
-        beside.start(f)   # f runs on the background thread ...
-        g()               # ... while this one runs g
-        beside.join()     # wait for f (re-raises its exception)
-
-    NumPy lets go of Python's lock inside matrix products and array loops, so ``f`` and ``g`` really
-    run at the same time on two cores. A thread waiting in ``join`` sleeps, unlike BLAS's own worker
-    threads, which spin: on a busy machine that difference is the difference between a fair share
-    and a many-fold slowdown (see :mod:`.threads`).
-    """
-
-    def __init__(self):
-        self._todo: queue.SimpleQueue = queue.SimpleQueue()
-        self._done: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="fast_path", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (f := self._todo.get()) is not None:
-            try:
-                f()
-                self._done.put(None)
-            except BaseException as error:  # handed to the thread that joins
-                self._done.put(error)
-
-    def start(self, f) -> None:
-        self._todo.put(f)
-
-    def join(self) -> None:
-        error = self._done.get()
-        if error is not None:
-            raise error
-
-    def close(self) -> None:
-        self._todo.put(None)
-        self._thread.join()
-
-
 class FastTrainer:
     """One training step of ``net`` in two calls: ``loss = gradients(x, y)``, then ``update(lr)``.
 
@@ -146,8 +101,6 @@ class FastTrainer:
     weight_decay : L2 penalty on the weights (not the biases): adds ``weight_decay * W`` to dW.
     state : optional optimizer state to start from (e.g. from a checkpoint), keyed and shaped like
         ``optimizer.init_state(net.params)``; it is copied in.
-    threads : 1, or 2 to share each step with a second thread (:class:`Beside`); call
-        :meth:`close` when done. The split is fixed, so a run is as reproducible as with one.
 
     Attributes
     ----------
@@ -157,9 +110,7 @@ class FastTrainer:
     """
 
     def __init__(self, net: Network, optimizer, weight_decay: float = 0.0,
-                 state: dict[str, np.ndarray] | None = None, threads: int = 1):
-        if threads not in (1, 2):
-            raise ValueError(f"threads must be 1 or 2, not {threads!r}")
+                 state: dict[str, np.ndarray] | None = None):
         self.net, self.optimizer, self.weight_decay = net, optimizer, float(weight_decay)
         self.grad_flat = np.zeros(sum(w.size for w in net.params.values()), net.dtype)
         self.grads = self._views(self.grad_flat)
@@ -187,57 +138,6 @@ class FastTrainer:
         if type(optimizer) not in steps:
             raise TypeError(f"the fast path has no update for {type(optimizer).__name__}")
         self._step = steps[type(optimizer)]
-        self._beside = Beside() if threads == 2 else None
-        # The optimizer step in parts, one per thread: (slice of the flat buffers, [(w, its step)]).
-        n = len(self.grad_flat)
-        cuts = [0, n] if threads == 1 else [0, n // 2 // 16 * 16, n]
-        self._parts = [self._part(lo, hi) for lo, hi in zip(cuts, cuts[1:])]
-
-    def _part(self, lo: int, hi: int) -> tuple[slice, list[tuple[np.ndarray, np.ndarray]]]:
-        """Elements ``lo:hi`` of the flat buffers, and the pieces of the parameters they update."""
-        pieces, start = [], 0
-        for w, g in self.updates:
-            a, b = max(lo, start), min(hi, start + w.size)
-            if a < b:
-                flat_w = w.reshape(-1)
-                if not np.shares_memory(flat_w, w):
-                    raise ValueError("the fast path needs C-contiguous parameter arrays")
-                pieces.append((flat_w[a - start:b - start], self.grad_flat[a:b]))
-            start += w.size
-        return slice(lo, hi), pieces
-
-    def _both(self, first, second) -> None:
-        """Run ``first()`` and ``second()``: on the two threads at once, or one after the other."""
-        if self._beside is None:
-            first()
-            second()
-            return
-        self._beside.start(second)
-        try:
-            first()
-        except BaseException:
-            try:
-                self._beside.join()  # collect the second's end, so the next join is not stale
-            except BaseException:
-                pass  # the first's error is the one to report
-            raise
-        self._beside.join()
-
-    def _first_layer_product(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """``out = a @ b`` for the first layer's two large products; with two threads each
-        computes half of ``out``'s columns (half of the hidden units)."""
-        if self._beside is None:
-            return np.matmul(a, b, out=out)
-        h = b.shape[1] // 2
-        self._both(partial(np.matmul, a, b[:, :h], out=out[:, :h]),
-                   partial(np.matmul, a, b[:, h:], out=out[:, h:]))
-        return out
-
-    def close(self) -> None:
-        """Stop the second thread, if any (the trainer cannot be used afterwards)."""
-        if self._beside is not None:
-            self._beside.close()
-            self._beside = None
 
     def _views(self, flat: np.ndarray) -> dict[str, np.ndarray]:
         """Named views ``W1, b1, ...`` into ``flat``, shaped like the network's parameters."""
@@ -260,10 +160,7 @@ class FastTrainer:
             W1 = np.take(W1, columns, axis=0, out=self._W1_rows[:len(columns)], mode="clip")
         a = [x]
         for l, (W, b) in enumerate(layers[:-1]):
-            if l == 0:                                     # Z(l) = A(l-1) W(l) + b(l)
-                z = self._first_layer_product(x, W1, np.empty((len(x), W1.shape[1]), W1.dtype))
-            else:
-                z = a[-1] @ W
+            z = a[-1] @ (W1 if l == 0 else W)              # Z(l) = A(l-1) W(l) + b(l)
             z += b
             a.append(np.maximum(z, 0, out=z))              # A(l) = relu(Z(l)), in place
         W, b = layers[-1]
@@ -276,9 +173,7 @@ class FastTrainer:
             (W, _), (dW, db) = layers[l - 1], self.layer_grads[l - 1]
             if l == 1 and columns is not None:             # rows of dW1 without ink are 0
                 dW.fill(0)
-                dW[columns] = self._first_layer_product(a[0].T, delta, self._dW1_rows[:len(columns)])
-            elif l == 1:
-                self._first_layer_product(a[0].T, delta, dW)
+                dW[columns] = np.matmul(a[0].T, delta, out=self._dW1_rows[:len(columns)])
             else:
                 np.matmul(a[l - 1].T, delta, out=dW)       # A(l-1).T Delta(l)
             np.matmul(self._ones, delta, out=db)           # sum over the batch
@@ -292,34 +187,24 @@ class FastTrainer:
 
     def update(self, lr: float) -> None:
         """One optimizer step with learning rate ``lr`` from ``self.grads`` (which it uses as scratch)."""
-        if "t" in self.state:                              # Adam's step count
-            self.state["t"] += 1
-        if len(self._parts) == 1:
-            self._update_part(self._parts[0], lr)
-        else:
-            self._both(partial(self._update_part, self._parts[0], lr),
-                       partial(self._update_part, self._parts[1], lr))
-
-    def _update_part(self, part, lr: float) -> None:
-        where, pieces = part
-        self._step(where, lr)                              # leaves the step to take in grad_flat[where]
-        for w, step in pieces:                             # w = w - step, piece by piece
+        self._step(self.grad_flat, lr)                     # leaves the step to take in g
+        for w, step in self.updates:                       # w = w - step, parameter by parameter
             w -= step
 
-    def _sgd_step(self, where: slice, lr: float) -> None:
-        g = self.grad_flat[where]
+    def _sgd_step(self, g: np.ndarray, lr: float) -> None:
         g *= lr                                            # step = lr g
 
-    def _momentum_step(self, where: slice, lr: float) -> None:
-        g, v = self.grad_flat[where], self.flat["velocity"][where]
+    def _momentum_step(self, g: np.ndarray, lr: float) -> None:
+        v = self.flat["velocity"]
         v *= self.optimizer.momentum                       # v = mu v + g
         v += g
         np.multiply(v, lr, out=g)                          # step = lr v
 
-    def _adam_step(self, where: slice, lr: float) -> None:
+    def _adam_step(self, g: np.ndarray, lr: float) -> None:
         beta1, beta2, eps = self.optimizer.beta1, self.optimizer.beta2, self.optimizer.eps
-        t = self.state["t"]                                # already advanced by update
-        g, m, v = self.grad_flat[where], self.flat["m"][where], self.flat["v"][where]
+        t = self.state["t"]
+        t += 1
+        m, v = self.flat["m"], self.flat["v"]
         m -= g                                             # m = beta1 m + (1 - beta1) g
         m *= beta1                                         #   = beta1 (m - g) + g
         m += g

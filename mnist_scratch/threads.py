@@ -6,13 +6,11 @@ on a busy machine it is ruinous: a thread that finishes early spins waiting for 
 is waiting for a core. Measured on a 2-core VM with other programs running, a 784-64-10 training
 step took 10-30 ms with two BLAS threads and 1.1-1.4 ms with one. So training limits BLAS to
 :data:`TRAINING_BLAS_THREADS` thread(s), and uses the second core for making batches instead
-(:mod:`.batches`), or, when there are none to make, for half of each step (:func:`step_threads`).
+(:mod:`.batches`).
 
 ``threadpoolctl`` changes the limit from inside Python, for a block of code, and puts it back.
 """
 from __future__ import annotations
-
-import os
 
 from threadpoolctl import threadpool_limits
 
@@ -27,21 +25,3 @@ def blas_threads(n: int | None = None) -> threadpool_limits:
             ...
     """
     return threadpool_limits(limits=TRAINING_BLAS_THREADS if n is None else n, user_api="blas")
-
-
-def cores() -> int:
-    """The number of cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def step_threads(augmenting: bool) -> int:
-    """Threads for the arithmetic of one training step (``FastTrainer(threads=...)``).
-
-    With augmentation the second core makes the batches, so the step keeps one thread. Without
-    it the second core is free, and a second thread computes half of the first layer's products
-    and half of the optimizer step: unlike a second BLAS thread it sleeps while it waits, so it
-    stays fair on a busy machine.
-    """
-    return 2 if not augmenting and cores() >= 2 else 1

@@ -26,7 +26,7 @@ from .checkpoint import CheckpointError, read_metadata, read_run, save_run
 from .data import fingerprint
 from .fast_path import FastTrainer, with_all_columns, with_ink_columns
 from .network import Network
-from .threads import blas_threads, step_threads
+from .threads import blas_threads
 
 TRAIN_ACC_SAMPLE = 5_000  # training accuracy in the history is measured on this many digits
 
@@ -164,8 +164,7 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
         state = load_training_checkpoint(checkpoint_path, net, config, data_id)
     stop = total if until_step is None else min(int(until_step), total)
 
-    trainer = FastTrainer(net, make_optimizer(config), config.weight_decay, state.optimizer_state,
-                          threads=step_threads(config.augment))
+    trainer = FastTrainer(net, make_optimizer(config), config.weight_decay, state.optimizer_state)
     state.optimizer_state = trainer.state  # live views into the trainer's buffers, for checkpoints
     start_time = time.perf_counter() - state.seconds
     sample = slice(0, min(len(x), TRAIN_ACC_SAMPLE))
@@ -210,7 +209,6 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
                 save_training_checkpoint(checkpoint_path, net, config, state, data_id, total)
     finally:
         batches.close()
-        trainer.close()
         blas.restore_original_limits()
         bar.close()
     state.seconds = time.perf_counter() - start_time

@@ -88,16 +88,16 @@ def test_skipping_inputs_without_ink_gives_the_same_loss_and_gradients(sizes, dt
         np.testing.assert_allclose(trainer.grads[name], expected, **TOLERANCE[dtype], err_msg=name)
 
 
-@pytest.mark.parametrize("threads,ink", [(1, False), (2, False), (2, True)], ids=["1", "2", "2-ink"])
+@pytest.mark.parametrize("ink", [False, True], ids=["all-inputs", "ink-columns"])
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
 @pytest.mark.parametrize("sizes", ARCHITECTURES, ids=lambda s: "-".join(map(str, s)))
-def test_same_parameters_after_several_steps(sizes, optimizer, weight_decay, threads, ink, rng):
+def test_same_parameters_after_several_steps(sizes, optimizer, weight_decay, ink, rng):
     readable = Network(sizes, seed=5, dtype=np.float64)
     fast = readable.copy()
     opt = make_optimizer(optimizer, momentum=0.8, beta1=0.85, beta2=0.99)
     state = opt.init_state(readable.params)
-    trainer = FastTrainer(fast, opt, weight_decay, threads=threads)
+    trainer = FastTrainer(fast, opt, weight_decay)
     for step in range(6):
         x, y = inky_batch(sizes, np.float64, rng) if ink else batch(sizes, np.float64, rng)
         lr = 0.05 / (step + 1)
@@ -108,7 +108,6 @@ def test_same_parameters_after_several_steps(sizes, optimizer, weight_decay, thr
         opt.step(readable.params, grads, state, lr)
         assert trainer.gradients(*with_ink_columns((x, y)) if ink else (x, y)) == pytest.approx(loss, rel=1e-12)
         trainer.update(lr)
-    trainer.close()
     for name, w in readable.params.items():
         np.testing.assert_allclose(fast.params[name], w, rtol=1e-10, atol=1e-13, err_msg=name)
     assert set(trainer.state) == set(state)
@@ -133,25 +132,6 @@ def test_state_is_live_views_and_can_start_from_a_checkpoint(rng):
         np.testing.assert_array_equal(resumed.state[key], value)
     with pytest.raises(ValueError, match="'m.W1' does not fit"):
         FastTrainer(Network((20, 6, 5)), opt, state=saved)
-
-
-def test_two_threads_split_the_work_and_hand_back_errors(rng):
-    net = Network((784, 64, 10), seed=1)
-    one, two = FastTrainer(net.copy(), make_optimizer("adam")), FastTrainer(net.copy(), make_optimizer("adam"), threads=2)
-    for _ in range(3):
-        x, y = inky_batch((784, 64, 10), np.float32, rng, n=128)
-        assert two.gradients(x, y) == pytest.approx(one.gradients(x, y), rel=1e-6)
-        one.update(1e-3)
-        two.update(1e-3)
-    for name, w in one.net.params.items():
-        np.testing.assert_allclose(two.net.params[name], w, rtol=1e-5, atol=1e-7, err_msg=name)
-    with pytest.raises(ValueError):  # a wrong shape on the second thread's half is raised here
-        two.gradients(np.zeros((4, 700), np.float32), np.zeros(4, np.int64))
-    x, y = inky_batch((784, 64, 10), np.float32, rng, n=128)
-    two.gradients(x, y)  # and the thread goes on working
-    two.close()
-    with pytest.raises(ValueError, match="threads must be 1 or 2"):
-        FastTrainer(net, make_optimizer("sgd"), threads=4)
 
 
 def test_an_optimizer_without_a_fast_update_is_refused_at_once():
