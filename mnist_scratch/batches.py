@@ -51,15 +51,11 @@ class Batches:
     x : (N, 784) float32 in [0, 1];  y : (N,) int64
     ``batch_size == N`` means the whole set every step, in order (classic gradient descent).
     ``augment``: the distortions to apply, or None for the digits as they are.
-    ``prepare``: applied to each batch as it is made (e.g. ``fast_path.with_ink_columns``), so
-    that it too runs on the batch threads.
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, steps_per_epoch: int, seed: int,
-                 augment_config: augment.AugmentConfig | None = None,
-                 prepare: Callable[[Batch], tuple] | None = None):
+                 augment_config: augment.AugmentConfig | None = None):
         self.x, self.y = x, y
-        self.prepare = prepare
         self.batch_size, self.steps_per_epoch, self.seed = batch_size, steps_per_epoch, seed
         self.augment = augment_config
         self.images = self.bends = None
@@ -97,10 +93,9 @@ class Batches:
         else:
             idx = order[position * self.batch_size:(position + 1) * self.batch_size]
         if warps is None:
-            xb = self.x[idx]
-        else:
-            xb = augment.random_warp_fast(self.images[idx], generator(self.seed, STEP, step), warps, self.augment)
-        return (xb, self.y[idx]) if self.prepare is None else self.prepare((xb, self.y[idx]))
+            return self.x[idx], self.y[idx]
+        xb = augment.random_warp_fast(self.images[idx], generator(self.seed, STEP, step), warps, self.augment)
+        return xb, self.y[idx]
 
     def close(self) -> None:
         """Nothing to release (the same interface as :class:`Prefetcher`)."""
@@ -138,7 +133,7 @@ class Prefetcher:
 
 def batch_source(x: np.ndarray, y: np.ndarray, config, batch_size: int, steps_per_epoch: int, *,
                  start: int, stop: int, prefetch: bool | None = None,
-                 workers: int | None = None, prepare: Callable[[Batch], tuple] | None = None) -> Batches | Prefetcher:
+                 workers: int | None = None) -> Batches | Prefetcher:
     """The batches of steps ``start .. stop - 1`` of a run with ``config`` (a ``TrainConfig``).
 
     ``prefetch`` makes them on ``workers`` background threads (default: :data:`PREFETCH_WORKERS`
@@ -147,7 +142,7 @@ def batch_source(x: np.ndarray, y: np.ndarray, config, batch_size: int, steps_pe
     with one thread ahead against 4.7 s without (medians of 4 interleaved runs).
     """
     batches = Batches(x, y, batch_size, steps_per_epoch, config.seed,
-                      config.augment_config if config.augment else None, prepare)
+                      config.augment_config if config.augment else None)
     if prefetch is None:
         prefetch = config.augment or batch_size < len(y)
     if workers is None:

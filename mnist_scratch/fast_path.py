@@ -9,10 +9,6 @@ Read ``network.py`` and ``optimizers.py`` to learn what is computed; this module
   and ``(p - onehot) / N`` is formed by subtracting ``1/N`` at the label instead of building ``onehot``;
 - row maxima by ``argmax`` + flat indexing and bias gradients as ``ones @ delta`` (NumPy's
   reductions along a short axis are slow; the numbers are the same);
-- the first layer skips the inputs that are 0 in the whole batch (:func:`ink_columns`: a batch of
-  128 MNIST digits has ink in about 530 of its 784 pixels): ``x W1`` only needs the rows of ``W1``
-  where some digit has ink, and the other rows of ``dW1 = x.T Delta`` are 0. This removes a third
-  of the multiply-adds of the two largest products; only the rounding differs;
 - inputs are not checked here: ``train`` checks the whole training set once, before the loop.
 
 ``tests/test_fast_path.py`` checks that the loss, the gradients and the parameters after several
@@ -53,42 +49,6 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.
     exp /= (n * sums)[:, None]                             # softmax / N
     exp.ravel()[target] -= 1 / n                           # (softmax - onehot) / N
     return loss, exp
-
-
-def ink_columns(x: np.ndarray, max_share: float = 0.9) -> tuple[np.ndarray, np.ndarray | None]:
-    """The input columns that hold ink somewhere in the batch, and the batch restricted to them.
-
-    Parameters
-    ----------
-    x : ndarray of shape (N, D), float (e.g. (128, 784) float32 in [0, 1]).
-    max_share : when more than this share of the columns hold ink, skipping the rest is not worth
-        the copies: ``(x, None)`` is returned.
-
-    Returns
-    -------
-    x_ink : ndarray of shape (N, k), x's dtype: a copy of ``x[:, columns]`` (in the column-major
-        order NumPy's indexing leaves it in; BLAS reads either order at the same speed).
-    columns : ndarray of shape (k,), int64, increasing: the columns where some row of x is not 0.
-        Every other column is 0 in every row, so ``x @ W == x_ink @ W[columns]``.
-    """
-    columns = np.flatnonzero(x.any(axis=0))
-    if len(columns) > max_share * x.shape[1]:
-        return x, None
-    return x[:, columns], columns
-
-
-def with_ink_columns(batch: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """``(x, y) -> (x_ink, y, columns)``: a batch ready for ``FastTrainer.gradients(x_ink, y, columns)``;
-    made on the batch threads, beside the training step (see :mod:`.batches`)."""
-    x, y = batch
-    x_ink, columns = ink_columns(x)
-    return x_ink, y, columns
-
-
-def with_all_columns(batch: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, None]:
-    """``(x, y) -> (x, y, None)``: the same form, no columns skipped (for full-batch training,
-    where a digit with ink in almost every column is certain and looking costs a pass)."""
-    return (*batch, None)
 
 
 class FastTrainer:
@@ -132,8 +92,6 @@ class FastTrainer:
                 raise ValueError(f"optimizer state {key!r} does not fit this network and optimizer")
             self.state[key][...] = value
         self._ones = np.ones(0, net.dtype)
-        self._W1_rows = np.empty_like(net.params["W1"])   # scratch for the rows of W1 and dW1 that
-        self._dW1_rows = np.empty_like(net.params["W1"])  # meet ink (see gradients)
         steps = {SGD: self._sgd_step, Momentum: self._momentum_step, Adam: self._adam_step}
         if type(optimizer) not in steps:
             raise TypeError(f"the fast path has no update for {type(optimizer).__name__}")
@@ -147,35 +105,26 @@ class FastTrainer:
             start += w.size
         return views
 
-    def gradients(self, x: np.ndarray, y: np.ndarray, columns: np.ndarray | None = None) -> float:
+    def gradients(self, x: np.ndarray, y: np.ndarray) -> float:
         """Mean cross-entropy on a batch; its gradient (plus weight decay) goes into ``self.grads``.
 
         ``x : (N, 784)`` in the network's dtype, ``y : (N,)`` int in 0..9, both already checked.
-        With ``columns`` ((k,) int64 from :func:`ink_columns`), ``x : (N, k)`` holds only those
-        input columns, and all the others are 0 in the whole batch.
         """
         layers = self.net.layers
-        W1 = layers[0][0]
-        if columns is not None:                            # only the rows of W1 that meet ink
-            W1 = np.take(W1, columns, axis=0, out=self._W1_rows[:len(columns)], mode="clip")
         a = [x]
-        for l, (W, b) in enumerate(layers[:-1]):
-            z = a[-1] @ (W1 if l == 0 else W)              # Z(l) = A(l-1) W(l) + b(l)
+        for W, b in layers[:-1]:
+            z = a[-1] @ W                                  # Z(l) = A(l-1) W(l) + b(l)
             z += b
             a.append(np.maximum(z, 0, out=z))              # A(l) = relu(Z(l)), in place
         W, b = layers[-1]
-        logits = a[-1] @ (W1 if len(layers) == 1 else W)
+        logits = a[-1] @ W
         logits += b
         loss, delta = softmax_cross_entropy(logits, y)     # Delta(last) = (p - onehot) / N
         if len(self._ones) != len(x):
             self._ones = np.ones(len(x), self.net.dtype)
         for l in range(len(layers), 0, -1):
             (W, _), (dW, db) = layers[l - 1], self.layer_grads[l - 1]
-            if l == 1 and columns is not None:             # rows of dW1 without ink are 0
-                dW.fill(0)
-                dW[columns] = np.matmul(a[0].T, delta, out=self._dW1_rows[:len(columns)])
-            else:
-                np.matmul(a[l - 1].T, delta, out=dW)       # A(l-1).T Delta(l)
+            np.matmul(a[l - 1].T, delta, out=dW)           # A(l-1).T Delta(l)
             np.matmul(self._ones, delta, out=db)           # sum over the batch
             if l > 1:
                 delta = delta @ W.T                        # Delta(l-1) = (Delta(l) W(l).T) * relu'(Z(l-1))

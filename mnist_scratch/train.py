@@ -24,7 +24,7 @@ from .augment import AugmentConfig
 from .batches import batch_source
 from .checkpoint import CheckpointError, read_metadata, read_run, save_run
 from .data import fingerprint
-from .fast_path import FastTrainer, with_all_columns, with_ink_columns
+from .fast_path import FastTrainer
 from .network import Network
 from .threads import blas_threads
 
@@ -172,12 +172,11 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, config: TrainConfig = Trai
     bar = tqdm(total=stop, initial=state.step, disable=not progress, unit="step",
                desc=f"{config.optimizer} b={batch}", leave=True)
     blas = blas_threads()  # one BLAS thread; the batches are made on the other core
-    prepare = with_ink_columns if batch < len(x) else with_all_columns
-    batches = batch_source(x, y, config, batch, per_epoch, start=state.step, stop=stop, prepare=prepare)
+    batches = batch_source(x, y, config, batch, per_epoch, start=state.step, stop=stop)
     try:
         while state.step < stop:
-            xb, yb, ink = batches(state.step)  # ink: the input columns xb holds (see fast_path)
-            loss = trainer.gradients(xb, yb, ink)
+            xb, yb = batches(state.step)
+            loss = trainer.gradients(xb, yb)
             lr = optimizers.learning_rate(config.schedule, config.lr, state.step, total)
             if not math.isfinite(loss):
                 raise TrainingDiverged(

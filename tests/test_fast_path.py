@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from mnist_scratch import Network
-from mnist_scratch.fast_path import FastTrainer, ink_columns, softmax_cross_entropy, with_ink_columns
+from mnist_scratch.fast_path import FastTrainer, softmax_cross_entropy
 from mnist_scratch.network import cross_entropy, cross_entropy_grad, softmax
 from mnist_scratch.optimizers import make_optimizer
 
@@ -52,61 +52,24 @@ def test_same_loss_and_gradients(sizes, dtype, rng):
         np.testing.assert_allclose(trainer.grads[name], grad, **TOLERANCE[dtype], err_msg=name)
 
 
-def inky_batch(sizes, dtype, rng, n=32, blank=0.4):
-    """A batch whose inputs are 0 in a share ``blank`` of the columns (like MNIST's empty border)."""
-    x, y = batch(sizes, dtype, rng, n)
-    x[:, rng.random(sizes[0]) < blank] = 0
-    x[x < 0.3] = 0  # and sparse elsewhere, like strokes
-    return x, y
-
-
-def test_ink_columns_keep_exactly_the_columns_with_ink(rng):
-    x, _ = inky_batch((784, 10), np.float32, rng)
-    x_ink, columns = ink_columns(x)
-    assert columns.dtype == np.int64 and np.all(np.diff(columns) > 0)
-    assert np.array_equal(columns, np.flatnonzero((x != 0).any(axis=0)))
-    assert x_ink.dtype == x.dtype and np.array_equal(x_ink, x[:, columns])
-    rest = np.setdiff1d(np.arange(784), columns)
-    assert len(rest) > 200 and not x[:, rest].any()
-    full, none = ink_columns(rng.random((8, 784)).astype(np.float32) + 0.1)
-    assert none is None and full.shape == (8, 784)  # nothing to skip: the batch as it is
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("sizes", ARCHITECTURES, ids=lambda s: "-".join(map(str, s)))
-def test_skipping_inputs_without_ink_gives_the_same_loss_and_gradients(sizes, dtype, rng):
-    net = Network(sizes, seed=6, dtype=dtype)
-    x, y = inky_batch(sizes, dtype, rng)
-    loss, grads = net.loss_and_grads(x, y)
-    trainer = FastTrainer(net, make_optimizer("adam"), weight_decay=0.01)
-    x_ink, y_ink, columns = with_ink_columns((x, y))
-    assert columns is not None and len(columns) < sizes[0] and y_ink is y
-    trainer.grads["W1"][...] = 7.0  # stale values in the rows without ink must not survive
-    assert trainer.gradients(x_ink, y, columns) == pytest.approx(loss, rel=TOLERANCE[dtype]["rtol"])
-    for name, grad in grads.items():
-        expected = grad + 0.01 * net.params[name] if name.startswith("W") else grad
-        np.testing.assert_allclose(trainer.grads[name], expected, **TOLERANCE[dtype], err_msg=name)
-
-
-@pytest.mark.parametrize("ink", [False, True], ids=["all-inputs", "ink-columns"])
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
 @pytest.mark.parametrize("sizes", ARCHITECTURES, ids=lambda s: "-".join(map(str, s)))
-def test_same_parameters_after_several_steps(sizes, optimizer, weight_decay, ink, rng):
+def test_same_parameters_after_several_steps(sizes, optimizer, weight_decay, rng):
     readable = Network(sizes, seed=5, dtype=np.float64)
     fast = readable.copy()
     opt = make_optimizer(optimizer, momentum=0.8, beta1=0.85, beta2=0.99)
     state = opt.init_state(readable.params)
     trainer = FastTrainer(fast, opt, weight_decay)
     for step in range(6):
-        x, y = inky_batch(sizes, np.float64, rng) if ink else batch(sizes, np.float64, rng)
+        x, y = batch(sizes, np.float64, rng)
         lr = 0.05 / (step + 1)
         loss, grads = readable.loss_and_grads(x, y)
         for name, w in readable.params.items():
             if name.startswith("W"):
                 grads[name] += weight_decay * w          # the L2 penalty's gradient, weights only
         opt.step(readable.params, grads, state, lr)
-        assert trainer.gradients(*with_ink_columns((x, y)) if ink else (x, y)) == pytest.approx(loss, rel=1e-12)
+        assert trainer.gradients(x, y) == pytest.approx(loss, rel=1e-12)
         trainer.update(lr)
     for name, w in readable.params.items():
         np.testing.assert_allclose(fast.params[name], w, rtol=1e-10, atol=1e-13, err_msg=name)
