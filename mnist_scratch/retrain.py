@@ -16,8 +16,16 @@ network would bend to them and lose MNIST. So every fine-tuning batch mixes the 
       loss = cross_entropy(batch) + anchor / 2 * sum_k ||W_k - W_k(before)||^2
       d loss / d W_k = d cross_entropy / d W_k + anchor * (W_k - W_k(before))
 
-The steps are Adam's, with the learning rate decaying along half a cosine to zero. What was
-measured for these choices (benchmarks/bench_retrain.py, style-shifted hands) is in the README.
+The steps are Adam's, with the learning rate decaying along half a cosine to zero.
+
+Fine-tuning alone stalls below what a person expects (five corrections of a letterform move the
+weights only so far before MNIST suffers), so the retrain then gives the network a *memory* of the
+corrections (:mod:`mnist_scratch.memory`): each drawing with a few shifted copies, each reaching
+only as far as the nearest MNIST digit that contradicts it. A new digit written like a correction
+takes its label; a digit far from every correction (almost all of MNIST) keeps the network's answer.
+The memory is part of the network (``net.memory``): ``predict``/``predict_proba`` use it and the
+checkpoint holds it. What was measured for these choices (benchmarks/bench_retrain.py,
+style-shifted hands) is in the README.
 
 Honest figures: accuracy on the drawings just trained on says little (a network can fit 50
 drawings perfectly and still misread the next one). The report gives MNIST test accuracy before
@@ -40,6 +48,7 @@ import numpy as np
 from .augment import AugmentConfig, random_affine
 from .checkpoint import check_network_shape, save_network_keeping_backup
 from .data import MnistData, load_dataset
+from .memory import build_memory
 from .network import Network
 from .optimizers import Adam, learning_rate
 from .store import RunningAccuracy
@@ -61,7 +70,12 @@ class RetrainConfig:
     augment: bool = True           # move each drawn-again drawing by a random small affine map
     augment_config: AugmentConfig = AugmentConfig(max_shift=1.5, max_rotate=8.0, min_scale=0.92,
                                                   max_scale=1.08)
-    seed: int = 0                  # the replay pool, the batches and the augmentation
+    memory: bool = True            # give the network a memory of the drawings (memory.py) after tuning
+    memory_copies: int = 10        # shifted / rotated copies of each drawing kept in the memory
+    memory_reach: float = 1.0      # a drawing's kernel reaches this share of the way to the nearest
+                                   # MNIST digit of another label
+    memory_strength: float = 1.0   # one full vote of the memory against the network's probabilities
+    seed: int = 0                  # the replay pool, the batches, the augmentation and the copies
 
 
 @dataclass
@@ -76,9 +90,10 @@ class RetrainReport:
     before_user_acc: float           # accuracy on the drawings trained on, before (a fit, not a test)
     after_user_acc: float            # ... and after (a network can fit drawings it then misreads)
     running: RunningAccuracy | None  # the store's record just before the retrain (honest)
-    seconds: float                   # the fine-tuning itself
+    seconds: float                   # the fine-tuning itself and building the memory
     checkpoint_path: Path | None     # where the network was saved
     backup_path: Path | None         # the network it replaced, kept
+    memory_size: int = 0             # digits in the network's memory (drawings and their copies)
 
     def summary(self) -> str:
         """A few lines that read as a result: MNIST before -> after, the honest figure on the
@@ -98,6 +113,8 @@ class RetrainReport:
                          f"make next will show how the retrained network does.")
         details = [f"fits {round(self.after_user_acc * self.n_user)} of the {self.n_user} drawings it "
                    f"trained on (not a test)", f"{self.steps} steps"]
+        if self.memory_size:
+            details.append(f"a memory of {self.memory_size:,} digits (your drawings and shifted copies)")
         if self.checkpoint_path is not None:
             details.append(f"saved as {self.checkpoint_path.name} in {self.checkpoint_path.parent}"
                            + (f", previous network kept as {self.backup_path.name}" if self.backup_path else ""))
@@ -182,11 +199,15 @@ def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainC
         pool = replay_pool(len(y_user), data.y_train, config, rng)
         start = time.perf_counter()
         steps = fine_tune(net, x_user, y_user, data.x_train, data.y_train, pool, config, rng, progress)
+        if config.memory:  # built from every saved drawing; it replaces any memory the network had
+            net.memory = build_memory(x_user, y_user, data.x_train, data.y_train, rng, config.memory_copies,
+                                      config.augment_config, config.memory_reach, config.memory_strength)
         seconds = time.perf_counter() - start
         after_mnist = accuracy(net, data.x_test, data.y_test)
     saved = backup = None
+    memory_size = len(net.memory) if net.memory is not None else 0
     meta = {"retrained_on_drawings": len(y_user), "replay": len(pool), "steps": steps,
-            "mnist_test_before": before_mnist, "mnist_test_after": after_mnist}
+            "mnist_test_before": before_mnist, "mnist_test_after": after_mnist, "memory": memory_size}
     if checkpoint_path is not None:
         saved = Path(checkpoint_path)
         # The previous network is kept as a backup; at every instant `saved` holds a whole network.
@@ -195,7 +216,7 @@ def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainC
         store.mark_retrain(n_drawings=len(y_user), last_drawing_id=last_id, details={
             **meta, "checkpoint": saved.name if saved is not None else None})
     return RetrainReport(len(y_user), len(pool), steps, before_mnist, after_mnist, before_user,
-                         accuracy(net, x_user, y_user), running, seconds, saved, backup)
+                         accuracy(net, x_user, y_user), running, seconds, saved, backup, memory_size)
 
 
 def with_drawings(x_train: np.ndarray, y_train: np.ndarray, x_draw: np.ndarray, y_draw: np.ndarray,
