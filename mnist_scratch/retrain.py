@@ -45,7 +45,7 @@ from typing import Callable
 
 import numpy as np
 
-from .augment import AugmentConfig, random_affine
+from .augment import AugmentConfig, bilinear_sample, random_affine
 from .checkpoint import check_network_shape, save_network_keeping_backup
 from .data import MnistData, load_dataset
 from .memory import build_memory
@@ -75,6 +75,7 @@ class RetrainConfig:
     memory_reach: float = 1.0      # a drawing's kernel reaches this share of the way to the nearest
                                    # MNIST digit of another label
     memory_strength: float = 1.0   # one full vote of the memory against the network's probabilities
+    keep: float = 0.85             # share of the fine-tuned change kept: W(before) + keep * change
     seed: int = 0                  # the replay pool, the batches, the augmentation and the copies
 
 
@@ -170,6 +171,29 @@ def fine_tune(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.
     return total
 
 
+def learn_drawings(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.ndarray,
+                   y_mnist: np.ndarray, config: RetrainConfig = RetrainConfig(),
+                   progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+    """Teach ``net`` (in place) the user's digits: fine-tune on them mixed with MNIST replay, keep
+    ``config.keep`` of the change, then give it a memory of them (which replaces any it had).
+
+    x_user : (U, 784) float32 in [0, 1];  y_user : (U,) int in 0..9, U >= 1
+    x_mnist : (M, 784) float32 in [0, 1];  y_mnist : (M,) int, the digits to replay (never test digits)
+    Returns ``(steps, replayed)``: optimizer steps taken and MNIST digits in the replay pool.
+    """
+    rng = np.random.default_rng(config.seed)
+    pool = replay_pool(len(y_user), y_mnist, config, rng)
+    before = {k: w.copy() for k, w in net.params.items()} if config.keep != 1 else None
+    steps = fine_tune(net, x_user, y_user, x_mnist, y_mnist, pool, config, rng, progress)
+    if before is not None:  # W = W(before) + keep * (W(tuned) - W(before))
+        for k, w in net.params.items():
+            w[...] = before[k] + config.keep * (w - before[k])
+    if config.memory:
+        net.memory = build_memory(x_user, y_user, x_mnist, y_mnist, rng, config.memory_copies,
+                                  config.augment_config, config.memory_reach, config.memory_strength)
+    return steps, len(pool)
+
+
 def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainConfig(),
                         data: MnistData | None = None, data_dir=None,
                         progress: Callable[[int, int], None] | None = None,
@@ -195,18 +219,13 @@ def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainC
     with blas_threads(1):
         before_mnist = accuracy(net, data.x_test, data.y_test)
         before_user = accuracy(net, x_user, y_user)
-        rng = np.random.default_rng(config.seed)
-        pool = replay_pool(len(y_user), data.y_train, config, rng)
         start = time.perf_counter()
-        steps = fine_tune(net, x_user, y_user, data.x_train, data.y_train, pool, config, rng, progress)
-        if config.memory:  # built from every saved drawing; it replaces any memory the network had
-            net.memory = build_memory(x_user, y_user, data.x_train, data.y_train, rng, config.memory_copies,
-                                      config.augment_config, config.memory_reach, config.memory_strength)
+        steps, n_replay = learn_drawings(net, x_user, y_user, data.x_train, data.y_train, config, progress)
         seconds = time.perf_counter() - start
         after_mnist = accuracy(net, data.x_test, data.y_test)
     saved = backup = None
     memory_size = len(net.memory) if net.memory is not None else 0
-    meta = {"retrained_on_drawings": len(y_user), "replay": len(pool), "steps": steps,
+    meta = {"retrained_on_drawings": len(y_user), "replay": n_replay, "steps": steps,
             "mnist_test_before": before_mnist, "mnist_test_after": after_mnist, "memory": memory_size}
     if checkpoint_path is not None:
         saved = Path(checkpoint_path)
@@ -215,7 +234,7 @@ def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainC
     if hasattr(store, "mark_retrain"):
         store.mark_retrain(n_drawings=len(y_user), last_drawing_id=last_id, details={
             **meta, "checkpoint": saved.name if saved is not None else None})
-    return RetrainReport(len(y_user), len(pool), steps, before_mnist, after_mnist, before_user,
+    return RetrainReport(len(y_user), n_replay, steps, before_mnist, after_mnist, before_user,
                          accuracy(net, x_user, y_user), running, seconds, saved, backup, memory_size)
 
 
@@ -233,3 +252,29 @@ def with_drawings(x_train: np.ndarray, y_train: np.ndarray, x_draw: np.ndarray, 
     x = np.concatenate([x_train, np.repeat(x_draw.astype(x_train.dtype), repeats, axis=0)])
     y = np.concatenate([y_train, np.repeat(np.asarray(y_draw, dtype=np.int64), repeats)])
     return x, y, repeats
+
+
+# ----------------------------------------------------------------- a hand to try it on (notebook 05, tests)
+def slanted_hand(x: np.ndarray, angle: float = 0.6, shear: float = 0.3) -> np.ndarray:
+    """Digits as one person might write them, a hand the network was never shown: every digit
+    turned by ``angle`` radians and slanted by ``shear``.
+
+    x : (N, 784) float32 in [0, 1]  ->  (N, 784) float32 in [0, 1]
+    """
+    c = 13.5
+    r, q = np.mgrid[0:28, 0:28].astype(np.float32) - c               # (28, 28) offsets from the centre
+    src_r = np.cos(angle) * r + np.sin(angle) * q + c                 # where each output pixel samples
+    src_c = -np.sin(angle) * r + np.cos(angle) * q + shear * r + c
+    n = len(x)
+    return bilinear_sample(np.asarray(x, np.float32).reshape(n, 28, 28), np.broadcast_to(src_r.ravel(), (n, 784)),
+                           np.broadcast_to(src_c.ravel(), (n, 784)))
+
+
+def split_per_digit(y: np.ndarray, per_digit: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of ``per_digit`` random digits of each class (the corrections) and of all the others.
+
+    y : (N,) int in 0..9  ->  (10 * per_digit,) int64, (N - 10 * per_digit,) int64
+    """
+    rng = np.random.default_rng(seed)
+    learn = np.concatenate([rng.choice(np.flatnonzero(y == d), per_digit, replace=False) for d in range(10)])
+    return learn, np.setdiff1d(np.arange(len(y)), learn)
