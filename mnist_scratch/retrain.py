@@ -16,7 +16,9 @@ network would bend to them and lose MNIST. So every fine-tuning batch mixes the 
       loss = cross_entropy(batch) + anchor / 2 * sum_k ||W_k - W_k(before)||^2
       d loss / d W_k = d cross_entropy / d W_k + anchor * (W_k - W_k(before))
 
-The steps are Adam's, with the learning rate decaying along half a cosine to zero.
+The steps are Adam's, with the learning rate decaying along half a cosine to zero. Of the change
+the fine-tuning made, ``keep`` (0.85) is kept: ``W = W(before) + keep * (W(tuned) - W(before))``,
+a step back towards the pre-trained weights that costs MNIST less than it costs the user's hand.
 
 Fine-tuning alone stalls below what a person expects (five corrections of a letterform move the
 weights only so far before MNIST suffers), so the retrain then gives the network a *memory* of the
@@ -74,7 +76,7 @@ class RetrainConfig:
     memory_copies: int = 10        # shifted / rotated copies of each drawing kept in the memory
     memory_reach: float = 1.0      # a drawing's kernel reaches this share of the way to the nearest
                                    # MNIST digit of another label
-    memory_strength: float = 1.0   # one full vote of the memory against the network's probabilities
+    memory_strength: float = 0.5   # weight of one full vote of the memory against the probabilities
     keep: float = 0.85             # share of the fine-tuned change kept: W(before) + keep * change
     seed: int = 0                  # the replay pool, the batches, the augmentation and the copies
 
