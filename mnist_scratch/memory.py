@@ -17,8 +17,9 @@ network's answer, while a digit written like a correction takes that correction'
 the network is very sure of another.
 
 Distances are measured on the 784 input pixels. The hidden layer's 64 activations were measured
-too (``benchmarks/bench_retrain.py`` era, tuning hands): with the same radii the pixels gave
-0.5-2 points more on the user's hands, at the same MNIST cost, so the memory reads pixels.
+too (on the tuning hands of ``benchmarks/bench_retrain.py``, see the README): with the same radii
+the pixels gave 0.5-2 points more on the user's hands at the same MNIST cost, so the memory reads
+pixels. Its cost: a (N, M) distance matrix per batch of N digits, M keys (550 for 50 drawings).
 
 Symbols and names: k_i is ``keys[i]``, r_i ``radii[i]``, its label ``labels[i]``, ``reach`` and
 ``strength`` the two numbers of :class:`CorrectionMemory`; w is :func:`kernel_weights`, s
