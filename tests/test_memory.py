@@ -245,3 +245,20 @@ def test_retrain_gives_the_network_a_memory_that_its_checkpoint_keeps(trained_ne
     plain = retrain_on_feedback(trained_net.copy(), store, config=RetrainConfig(epochs=0.02, min_replay=2000,
                                                                                  memory=False), data=mnist_data)
     assert plain.memory_size == 0
+
+
+def test_the_pads_retrain_hands_the_memory_to_the_pads_network(trained_net, mnist_data, tmp_path):
+    from mnist_scratch.pad import DigitPad
+    from mnist_scratch.retrain import RetrainConfig
+    from mnist_scratch.store import FeedbackStore
+
+    store = FeedbackStore(tmp_path / "s.sqlite3")
+    x, y = mnist_data.x_test[:10], mnist_data.y_test[:10]
+    store.add_images(np.rint(x * 255).astype(np.uint8), (y + 1) % 10, source="test")
+    options = {"config": RetrainConfig(epochs=1.0, min_replay=300, memory_copies=1), "data": mnist_data}
+    pad = DigitPad(trained_net.copy(), store, checkpoint_path=tmp_path / "net.npz", retrain_options=options)
+    assert pad.net.memory is None
+    pad.click_retrain()
+    assert pad.wait_for_retrain(120) and pad.output.outputs == ()
+    assert len(pad.net.memory) == 20 and pad.last_report.memory_size == 20
+    np.testing.assert_array_equal(load_network(tmp_path / "net.npz").memory.keys, pad.net.memory.keys)
