@@ -1,7 +1,8 @@
 """Checkpoint files: the one owner of the network's and the training run's files.
 
 A checkpoint is a ``.npz`` archive of named arrays (``W1, b1, W2, b2, ...``; for a training run
-also ``opt.<name>`` for the optimizer state)
+also ``opt.<name>`` for the optimizer state; for a network with a memory of the user's corrections
+``memory.keys, memory.labels, memory.radii``, see :mod:`mnist_scratch.memory`)
 plus one JSON metadata entry, ``__meta__``. Nothing is ever unpickled: a checkpoint can be inspected
 with ``np.load(path, allow_pickle=False)`` alone and can never execute code.
 
@@ -28,6 +29,7 @@ from typing import Callable
 import numpy as np
 
 from .atomic import atomic_path
+from .memory import NAMES as MEMORY_NAMES, CorrectionMemory
 from .network import Network, architecture
 
 FORMAT = "mnist_scratch"
@@ -78,8 +80,13 @@ def save_network_keeping_backup(net: Network, path: str | os.PathLike, tag: str 
     """:func:`save_network`, keeping a file already at ``path`` beside it as
     ``<stem>.<tag>-<time>.npz`` (see :func:`keep_backup`); returns the backup's path, if any."""
     check_network_shape(net.sizes, str(path))
-    return save_checkpoint(path, dict(net.params), {**network_metadata(net), "user": metadata or {}},
-                           backup_tag=tag)
+    arrays, meta = dict(net.params), {**network_metadata(net), "user": metadata or {}}
+    if net.memory is not None:  # the user's corrections travel with the weights that were tuned on them
+        check_memory_width(net.memory.width, net.sizes, str(path))
+        arrays.update({f"memory.{name}": getattr(net.memory, name) for name in MEMORY_NAMES})
+        meta["memory"] = {"size": len(net.memory), "width": net.memory.width,
+                          "reach": net.memory.reach, "strength": net.memory.strength}
+    return save_checkpoint(path, arrays, meta, backup_tag=tag)
 
 
 def check_writable(path: str | os.PathLike) -> Path:
@@ -257,6 +264,33 @@ def _is_training_state(name: str) -> bool:
     return name.startswith(("opt.", "train."))
 
 
+def check_memory_width(width, sizes, source: str) -> None:
+    """A memory's keys must be digits as the network reads them: ``sizes[0]`` (784) numbers each."""
+    if width != sizes[0]:
+        raise CheckpointError(f"{source}: the memory of corrections holds keys of width {width}, but the "
+                              f"network reads {sizes[0]} pixels; such a memory cannot be used with it")
+
+
+def _memory(path: Path, archive: zipfile.ZipFile, meta: dict) -> CorrectionMemory | None:
+    """The network's memory of corrections (``meta["memory"]`` and the ``memory.*`` arrays), or None."""
+    info = meta.get("memory")
+    if info is None:
+        return None
+    if not (isinstance(info, dict) and type(info.get("size")) is int and type(info.get("width")) is int
+            and info["size"] >= 0 and all(type(info.get(k)) in (int, float) for k in ("reach", "strength"))):
+        raise _fail(path, "the memory's metadata is not {size: int, width: int, reach: number, strength: number}")
+    check_memory_width(info["width"], meta["sizes"], str(path))
+    m, width = info["size"], info["width"]
+    shapes = {"keys": ((m, width), np.dtype(np.float32)), "labels": ((m,), np.dtype(np.int64)),
+              "radii": ((m,), np.dtype(np.float32))}
+    arrays = {name: _read_member(path, archive, f"memory.{name}", shape, dtype, MAX_EXTRA_BYTES)
+              for name, (shape, dtype) in shapes.items()}
+    try:
+        return CorrectionMemory(**arrays, reach=info["reach"], strength=info["strength"])
+    except ValueError as exc:
+        raise _fail(path, f"the memory is invalid: {exc}") from None
+
+
 def load_network(path: str | os.PathLike, sizes=None) -> Network:
     """The network saved at ``path`` (by :func:`save_network`, or a training run's parameters).
 
@@ -269,11 +303,14 @@ def load_network(path: str | os.PathLike, sizes=None) -> Network:
         if sizes is not None and tuple(sizes) != saved:
             raise CheckpointError(f"{path} holds a {architecture(saved)} network, expected {architecture(sizes)}")
         params = _parameters(path, archive, meta)
+        memory = _memory(path, archive, meta)
         _refuse_unknown_members(path, archive, lambda name: name in params or
+                                (memory is not None and name.startswith("memory.")) or
                                 (meta.get("kind") == "training" and _is_training_state(name)))
     net = Network(saved, seed=0, dtype=meta.get("dtype", "float32"))
     for name, array in params.items():
         net.params[name][...] = array
+    net.memory = memory
     return net
 
 
@@ -296,10 +333,12 @@ def load_checkpoint(path: str | os.PathLike,
                 extra[name] = _read_member(path, archive, name, shape, dtype, MAX_EXTRA_BYTES)
             _refuse_unknown_members(path, archive, lambda name: name in arrays or name in extra)
         else:
-            _refuse_unknown_members(path, archive, lambda name: name in arrays or _is_training_state(name))
+            memory = _memory(path, archive, meta)
+            _refuse_unknown_members(path, archive, lambda name: name in arrays or _is_training_state(name)
+                                    or (memory is not None and name.startswith("memory.")))
             for member in archive.namelist():
                 name = member[:-4]
-                if _is_training_state(name):
+                if _is_training_state(name) or (memory is not None and name.startswith("memory.")):
                     extra[name] = _read_member(path, archive, name, None, None, MAX_EXTRA_BYTES)
     return {**arrays, **extra}, meta
 

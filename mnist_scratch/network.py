@@ -99,6 +99,9 @@ class Network:
     ----------
     layers : list of ``(W, b)``, ``W`` of shape (n_in, n_out) and ``b`` of shape (n_out,).
     params : dict ``"W1", "b1", "W2", "b2", ...`` of the same arrays (changing one changes the network).
+    memory : a :class:`~mnist_scratch.memory.CorrectionMemory` of the user's corrected digits, or None
+        (the default: the plain network). When set, :meth:`predict_proba` and :meth:`predict` add
+        its votes; training, :meth:`forward` and :meth:`input_gradient` use the weights alone.
     """
 
     def __init__(self, sizes=DEFAULT_SIZES, seed: int | np.random.Generator = 0, dtype=np.float32):
@@ -115,6 +118,7 @@ class Network:
         self.params = {}
         for l, (W, b) in enumerate(self.layers, start=1):
             self.params[f"W{l}"], self.params[f"b{l}"] = W, b
+        self.memory = None
 
     def check_batch(self, x, y=None) -> tuple[np.ndarray, np.ndarray | None]:
         """The one place inputs are checked: ``x`` as an (N, n_in) array in the network's dtype.
@@ -179,12 +183,16 @@ class Network:
 
     # ------------------------------------------------------------- using a trained network
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Class probabilities, ndarray of shape (N, 10) in the network's dtype, rows summing to 1."""
-        return self.forward(x)
+        """Class probabilities, ndarray of shape (N, 10) in the network's dtype, rows summing to 1:
+        the softmax output, with the memory's votes added when there is a memory (see memory.py)."""
+        if self.memory is None:
+            return self.forward(x)
+        x, _ = self.check_batch(x)
+        return self.memory.combine(x, self.forward(x))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The most probable digit for each row of ``x``: ndarray of shape (N,), int64."""
-        return self.forward(x).argmax(axis=1).astype(np.int64)
+        return self.predict_proba(x).argmax(axis=1).astype(np.int64)
 
     def input_gradient(self, x: np.ndarray, target: int | np.ndarray) -> np.ndarray:
         """Saliency: ``d p[i, target_i] / d x[i]``, ndarray of shape (N, 784); ``target`` int or (N,) int.
@@ -209,6 +217,7 @@ class Network:
         other = Network(self.sizes, seed=0, dtype=self.dtype)
         for name, value in self.params.items():
             other.params[name][...] = value
+        other.memory = self.memory  # never changed in place: a retrain sets a new one
         return other
 
     def parameter_vector(self) -> np.ndarray:

@@ -197,6 +197,7 @@ class FeedbackActions:
         with self._net_lock:
             for name, array in self.net.params.items():
                 array[...] = net_copy.params[name]
+            self.net.memory = net_copy.memory  # the retrain's memory of the drawings (memory.py)
         self._learned_through = newest_id
         self._ensure_retrain_mark(newest_id, report.n_user)
         self.last_report = report

@@ -162,45 +162,27 @@ def fast_config():
     return RetrainConfig(epochs=0.1)  # 94 steps on 60,000 replayed digits (64 drawings + 64 of them a batch)
 
 
-def tilted_hand(x: np.ndarray, angle: float = 0.6, shear: float = 0.3) -> np.ndarray:
-    """A consistent hand the network was never shown: every digit turned by ``angle`` radians
-    and slanted. x : (N, 784) float32 in [0, 1]  ->  (N, 784) float32 in [0, 1]"""
-    from mnist_scratch.augment import bilinear_sample
-
-    c = 13.5
-    r, q = np.mgrid[0:28, 0:28].astype(np.float32) - c
-    src_r = np.cos(angle) * r + np.sin(angle) * q + c
-    src_c = -np.sin(angle) * r + np.cos(angle) * q + shear * r + c
-    n = len(x)
-    return bilinear_sample(x.reshape(n, 28, 28), np.broadcast_to(src_r.ravel(), (n, 784)),
-                           np.broadcast_to(src_c.ravel(), (n, 784)))
-
-
-def five_per_digit(y: np.ndarray, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return np.concatenate([rng.choice(np.flatnonzero(y == d), 5, replace=False) for d in range(10)])
-
-
 def test_retrain_learns_a_new_hand_from_five_corrections_per_digit(trained_net, mnist_data, store, mnist_dir):
     """On full MNIST (the replay needs its 55,000 digits: on the 5,000-digit sample the same
     retrain costs about 2 points of the sample's test accuracy, measured 95.2 -> 93.0 %)."""
-    from mnist_scratch.retrain import retrain_on_feedback
+    from mnist_scratch.retrain import retrain_on_feedback, slanted_hand, split_per_digit
     from mnist_scratch.train import accuracy
 
-    x = tilted_hand(mnist_data.x_test[:2000])
+    x = slanted_hand(mnist_data.x_test[:2000])
     y = mnist_data.y_test[:2000]
-    learn = five_per_digit(y)
-    unseen = np.setdiff1d(np.arange(len(y)), learn)
+    learn, unseen = split_per_digit(y, 5)
     net = trained_net.copy()
     store.add_images(np.rint(x[learn] * 255).astype(np.uint8), y[learn], source="test")
     before = accuracy(net, x[unseen], y[unseen])
     report = retrain_on_feedback(net, store, data=mnist_data)  # the default recipe
     after = accuracy(net, x[unseen], y[unseen])
-    # The tilted digits it did not train on gain at least 5 points (measured: 66.5 -> 83.4 %), in
-    # what net.predict returns; MNIST loses at most 1 point (measured: 97.15 -> 96.91 %).
+    # The tilted digits it did not train on gain at least 5 points (measured: 68.1 -> 83.8 %; 82.9 %
+    # without the memory), in what net.predict returns; MNIST loses at most 1 point (measured:
+    # 97.39 -> 97.39 %).
     assert after >= before + 0.05, (before, after)
     assert report.after_mnist_acc >= report.before_mnist_acc - 0.01
     assert report.n_user == 50 and report.n_replay == len(mnist_data.y_train)
+    assert report.memory_size == len(net.memory) == 550  # each drawing and 10 shifted copies
     assert report.steps == int(np.ceil(1.1 * len(mnist_data.y_train) / 64))
 
 
