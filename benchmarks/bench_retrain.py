@@ -126,7 +126,7 @@ def main(argv=None) -> None:
               f"points (goal >= -0.30); retrain {max(r['wall'] for r in hands):.1f} s at most (goal <= 10 s)")
     for name, r in rows:
         if name not in HANDS:
-            print(f"{name}: gain {100 * (r['after'] - r['before']):+.1f} points (goal >= +8), MNIST change "
+            print(f"{name}: gain {100 * (r['after'] - r['before']):+.2f} points (goal >= +8), MNIST change "
                   f"{100 * r['mnist']:+.2f} points (goal >= -0.30)")
 
 
