@@ -148,9 +148,9 @@ def fine_tune(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.
 
     Returns the number of steps taken: ``ceil(epochs * max(R, min_replay) / (batch_size - users per
     batch))``. A small pool (the 5,000-digit offline sample) is replayed more often rather than the
-    retrain being shorter: with a tenth of the steps, the sample's network lost 2.6-3.2 points of
-    its test accuracy in a retrain, with the same steps as on full MNIST 0.4 (a slanted hand, 5
-    corrections per digit, measured 2026-11-26).
+    retrain being shorter: with a tenth of the steps, the sample's network lost 1.8-3.2 points of
+    its test accuracy in a retrain (three slanted hands, 5 corrections per digit), with the same
+    steps as on full MNIST -1.6 to +0.4, 0.4 on average (five hands; measured 2026-11-26).
     """
     pool = np.arange(len(y_mnist)) if pool is None else np.asarray(pool)
     rng = np.random.default_rng(config.seed) if rng is None else rng
