@@ -262,3 +262,50 @@ def test_the_pads_retrain_hands_the_memory_to_the_pads_network(trained_net, mnis
     assert pad.wait_for_retrain(120) and pad.output.outputs == ()
     assert len(pad.net.memory) == 20 and pad.last_report.memory_size == 20
     np.testing.assert_array_equal(load_network(tmp_path / "net.npz").memory.keys, pad.net.memory.keys)
+
+
+# ---------------------------------------------------------------- any damage to a memory checkpoint
+def _memory_mutations():
+    from hypothesis import strategies as st
+
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers(-10 ** 20, 10 ** 20) | st.floats() | st.text(max_size=20),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+            st.sampled_from(["size", "width", "reach", "strength"]) | st.text(max_size=8), inner, max_size=5),
+        max_leaves=12)
+    return st.one_of(
+        st.tuples(st.just("truncate"), st.floats(0, 1)),
+        st.tuples(st.just("flip"), st.lists(st.tuples(st.floats(0, 1), st.integers(1, 255)), min_size=1, max_size=8)),
+        st.tuples(st.just("meta"), st.sampled_from(["memory", "sizes"]), json_values),
+        st.tuples(st.just("array"), st.sampled_from(["memory.keys", "memory.labels", "memory.radii"]),
+                  st.sampled_from(["<f4", "<f8", "|i1", "<i8", "|u1", ">f4", "<c8", "|b1"]),
+                  st.lists(st.integers(0, 1000), max_size=3)))
+
+
+@pytest.fixture(scope="module")
+def memory_checkpoint_bytes(tmp_path_factory):
+    net = Network((784, 16, 10), seed=3)
+    net.memory = small_memory(np.random.default_rng(0), m=20, strength=0.5)
+    return save_network(net, tmp_path_factory.mktemp("memory") / "net.npz").read_bytes()
+
+
+def test_any_damaged_memory_checkpoint_loads_a_usable_network_or_raises_checkpoint_error(
+        tmp_path, memory_checkpoint_bytes):
+    from hypothesis import HealthCheck, given, settings
+
+    from test_checkpoint import _mutate  # the same damage as the network-only checkpoints get
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(mutation=_memory_mutations())
+    def check(mutation):
+        path = tmp_path / "damaged.npz"
+        path.write_bytes(_mutate(memory_checkpoint_bytes, mutation))
+        try:
+            net = load_network(path)
+        except CheckpointError as exc:
+            assert str(path) in str(exc)
+        else:  # what loads must predict
+            p = net.predict_proba(np.zeros((2, 784), np.float32))
+            assert p.shape == (2, 10) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
+
+    check()
