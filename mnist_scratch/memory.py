@@ -138,9 +138,16 @@ def conflict_radii(keys: np.ndarray, labels: np.ndarray, x_mnist: np.ndarray, y_
 
 def build_memory(x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.ndarray, y_mnist: np.ndarray,
                  rng: np.random.Generator, copies: int = 10, augment: AugmentConfig = AugmentConfig(),
-                 reach: float = 1.0, strength: float = 1.0, max_keys: int = 5000) -> CorrectionMemory:
+                 reach: float = 1.0, strength: float = 1.0, max_keys: int = 2000) -> CorrectionMemory:
     """A memory of the user's digits, each kept with ``copies`` randomly shifted/rotated/scaled copies
-    (fewer if there would be more than ``max_keys`` keys), radii measured against MNIST.
+    (fewer if there would be more than ``max_keys`` keys; the drawings themselves are always kept),
+    radii measured against MNIST.
+
+    ``max_keys`` bounds the retrain's time (the radii: every key against every MNIST digit) and the
+    pad's (every prediction: every key). Measured with 500 drawings of one slanted hand on the
+    2-core VM: 5,000 keys took an 11.2 s retrain and 3.2 ms a prediction, 2,000 keys 4.4 s and
+    0.8 ms, reading that hand's other digits equally well (94.65 %); with 2,000 drawings, 96.10 %
+    against 95.95 %. Fifty drawings keep all their 10 copies (550 keys) either way.
 
     x_user : (U, 784) float32 in [0, 1];  y_user : (U,) int in 0..9
     x_mnist : (K, 784) float32 in [0, 1];  y_mnist : (K,) int, the digits a key must not contradict
