@@ -270,7 +270,8 @@ def _report_drawings(net, checkpoint: Path, store_path: Path | None) -> None:
 
 
 def cmd_feedback(args) -> None:
-    from .store import FeedbackStore, read_csv, summarize_counts
+    from .digit_csv import read_csv
+    from .store import FeedbackStore, summarize_counts
 
     store = FeedbackStore(args.store)
     if args.action in (None, "list"):

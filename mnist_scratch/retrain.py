@@ -53,7 +53,7 @@ from .data import MnistData, load_dataset
 from .memory import build_memory
 from .network import Network
 from .optimizers import Adam, learning_rate
-from .store import RunningAccuracy
+from .running_accuracy import RunningAccuracy
 from .threads import blas_threads
 from .train import accuracy
 

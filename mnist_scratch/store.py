@@ -27,19 +27,19 @@ A version-1 store (no ``retrains`` table) is upgraded in place when it is opened
 transaction that only adds the table: no drawing is touched. A store that cannot be written (a
 read-only file) is still read, as having no retrains.
 
-CSV files use the Kaggle/classic layout: a ``label,pixel0,...,pixel783`` header, then one digit per
-line as integers 0..255 (pixel ``k`` is row ``k // 28``, column ``k % 28``).
+Drawings are exported to and imported from CSV files in the Kaggle/classic layout
+(:mod:`.digit_csv`); the honest running accuracy the store reports is a
+:class:`~.running_accuracy.RunningAccuracy`.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -49,14 +49,15 @@ import numpy as np
 
 from mnist_scratch import paths
 from mnist_scratch.atomic import atomic_path
+from mnist_scratch.digit_csv import CSV_HEADER, read_csv
 from mnist_scratch.network import check_labels
+from mnist_scratch.running_accuracy import RetrainMark, RunningAccuracy
 
 APPLICATION_ID = 0x4D4E4642  # "MNFB": marks an SQLite file as a feedback store
 SCHEMA_VERSION = 2
 # What SQLite calls can raise on a bad file: its own errors, and UnicodeDecodeError when the text
 # it hands back (a stored string, or an error message quoting a damaged schema) is not UTF-8.
 _SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
-CSV_HEADER = "label," + ",".join(f"pixel{k}" for k in range(784))
 
 _SCHEMA = (  # run statement by statement: executescript() would commit the open transaction
     """CREATE TABLE drawings (
@@ -104,7 +105,6 @@ _SELECT = (
     " LEFT JOIN retractions r ON r.drawing_id = d.id"
 )
 _LIVE = "NOT EXISTS (SELECT 1 FROM retractions r WHERE r.drawing_id = d.id)"
-_INT_FIELD = re.compile(r"\s*[+-]?\d+\s*")
 
 
 class FeedbackStoreError(Exception):
@@ -685,116 +685,6 @@ class FeedbackStore:
                                recent_correct=sum(hit for _, hit in recent),
                                since_retrain_total=len(after), since_retrain_correct=sum(after),
                                retrains=len(marks))
-
-
-@dataclass(frozen=True)
-class RetrainMark:
-    """One retrain recorded in the store."""
-
-    id: int
-    created_utc: str       # ISO 8601 UTC
-    last_drawing_id: int   # the newest drawing the retrained network learned from (0: none)
-    n_drawings: int        # how many drawings it learned from
-    details: dict          # e.g. {"mnist_before": 0.981, "mnist_after": 0.979, "checkpoint": "net.npz"}
-
-
-@dataclass(frozen=True)
-class RunningAccuracy:
-    """The network's record on the user's drawings, each guess made before its label was known.
-
-    Both figures are honest: a drawing is counted with the prediction the network made when the
-    user drew it, never re-predicted by a network that has since learned from it.
-    """
-
-    last: int                   # the window asked for
-    recent_total: int           # drawings in the window (fewer than ``last`` early on)
-    recent_correct: int         # ... of which the network got right
-    since_retrain_total: int    # drawings saved since the latest retrain (all, if never retrained)
-    since_retrain_correct: int
-    retrains: int = 0           # how many retrains the store has recorded
-
-    @property
-    def recent_accuracy(self) -> float | None:
-        return self.recent_correct / self.recent_total if self.recent_total else None
-
-    @property
-    def since_retrain_accuracy(self) -> float | None:
-        return self.since_retrain_correct / self.since_retrain_total if self.since_retrain_total else None
-
-    def text(self) -> str:
-        """E.g. "of your last 20 drawings the network got 14 right; since the last retrain, 19 of 20"."""
-        if self.recent_total == 0:
-            return "no drawings with a recorded prediction yet"
-        n = self.recent_total
-        head = (f"of your last {n} drawings" if n > 1 else "of your last drawing") + \
-            f" the network got {self.recent_correct} right"
-        if self.retrains == 0:
-            return head + " (not retrained yet)"
-        if self.since_retrain_total == 0:
-            return head + "; no drawings since the last retrain yet"
-        return head + f"; since the last retrain, {self.since_retrain_correct} of {self.since_retrain_total}"
-
-
-def read_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """Parse and validate a Kaggle/classic digit CSV file.
-
-    Returns
-    -------
-    x : (N, 784) uint8 in 0..255
-    y : (N,) int64 in 0..9
-    """
-    path = Path(path)
-    raw = path.read_bytes()
-    try:
-        lines = raw.decode("utf-8-sig").splitlines()
-    except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b"\n") + 1
-        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise ValueError(f"{path}, line {line}, column {column}: byte {raw[e.start]:#04x} is not UTF-8 text "
-                         f"(a CSV of digits holds only numbers and commas; save it as UTF-8)") from None
-    if not lines or not lines[0].strip():
-        raise ValueError(f"{path}: empty file, expected the header {CSV_HEADER[:30]}...")
-    header = [h.strip().strip('"') for h in lines[0].split(",")]
-    if header != CSV_HEADER.split(","):
-        if header and header[0] == "pixel0":
-            problem = ("it has no 'label' column "
-                       "(Kaggle's test.csv is unlabelled and cannot be imported)")
-        else:
-            problem = f"it starts {','.join(header[:3])!r} and has {len(header)} columns"
-        raise ValueError(
-            f"{path}, line 1: expected the header label,pixel0,...,pixel783 but {problem}")
-    numbers = [i for i in range(1, len(lines)) if lines[i].strip()]  # 0-based indices of data lines
-    body = [lines[i] for i in numbers]
-    for i, line in zip(numbers, body):
-        if line.count(",") != 784:
-            raise ValueError(
-                f"{path}, line {i + 1}: expected 785 columns, found {line.count(',') + 1}")
-    if not body:
-        return np.zeros((0, 784), np.uint8), np.zeros(0, np.int64)
-    # Every message names the file, the 1-based line and the 1-based column (column 1 is the label).
-    def where(row: int, col: int) -> str:
-        return f"{path}, line {numbers[row] + 1}, column {col + 1}"
-
-    try:
-        table = np.loadtxt(body, delimiter=",", dtype=np.int64, comments=None, ndmin=2)  # (N, 785)
-    except (ValueError, OverflowError):
-        for row, line in enumerate(body):
-            for col, text in enumerate(line.split(",")):
-                if not _INT_FIELD.fullmatch(text):
-                    raise ValueError(f"{where(row, col)}: {text.strip()[:20]!r} is not an integer") from None
-                if not -2**62 < int(text) < 2**62:
-                    raise ValueError(f"{where(row, col)}: {text.strip()[:30]} is outside "
-                                     f"{'0..9' if col == 0 else '0..255'}") from None
-        raise ValueError(f"{path}: not a CSV of integers") from None
-    bad_label = np.flatnonzero((table[:, 0] < 0) | (table[:, 0] > 9))
-    if bad_label.size:
-        r = bad_label[0]
-        raise ValueError(f"{where(r, 0)}: label {table[r, 0]} is not a digit 0..9")
-    bad_pixel = np.argwhere((table[:, 1:] < 0) | (table[:, 1:] > 255))
-    if bad_pixel.size:
-        r, c = bad_pixel[0]
-        raise ValueError(f"{where(r, c + 1)}: pixel{c} = {table[r, c + 1]} is outside 0..255")
-    return table[:, 1:].astype(np.uint8), table[:, 0].astype(np.int64)
 
 
 def summarize_counts(counts: dict[int, int]) -> str:

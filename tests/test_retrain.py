@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from mnist_scratch.checkpoint import load_network, save_network
-from mnist_scratch.store import SCHEMA_VERSION, FeedbackStore, RunningAccuracy
+from mnist_scratch.running_accuracy import RunningAccuracy
+from mnist_scratch.store import SCHEMA_VERSION, FeedbackStore
 
 
 def digit_image(seed: int) -> np.ndarray:

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from mnist_scratch import store as store_mod
+from mnist_scratch.digit_csv import CSV_HEADER
 from mnist_scratch.store import (
     APPLICATION_ID,
-    CSV_HEADER,
     SCHEMA_VERSION,
     FeedbackStore,
     FeedbackStoreError,

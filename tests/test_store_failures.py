@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mnist_scratch.store import APPLICATION_ID, FeedbackStore, FeedbackStoreError, read_csv
+from mnist_scratch.digit_csv import read_csv
+from mnist_scratch.store import APPLICATION_ID, FeedbackStore, FeedbackStoreError
 
 NOBODY = 65534
 
