@@ -140,8 +140,9 @@ def build_memory(x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.ndarray, y_
                  rng: np.random.Generator, copies: int = 10, augment: AugmentConfig = AugmentConfig(),
                  reach: float = 1.0, strength: float = 1.0, max_keys: int = 2000) -> CorrectionMemory:
     """A memory of the user's digits, each kept with ``copies`` randomly shifted/rotated/scaled copies
-    (fewer if there would be more than ``max_keys`` keys; the drawings themselves are always kept),
-    radii measured against MNIST.
+    (fewer if there would be more than ``max_keys`` keys; with more than ``max_keys`` drawings, the
+    newest ``max_keys`` without copies: the rows of ``x_user`` come oldest first), radii measured
+    against MNIST.
 
     ``max_keys`` bounds the retrain's time (the radii: every key against every MNIST digit) and the
     pad's (every prediction: every key). Measured with 500 drawings of one slanted hand on the
@@ -152,8 +153,8 @@ def build_memory(x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.ndarray, y_
     x_user : (U, 784) float32 in [0, 1];  y_user : (U,) int in 0..9
     x_mnist : (K, 784) float32 in [0, 1];  y_mnist : (K,) int, the digits a key must not contradict
     """
-    x_user = np.asarray(x_user, np.float32)
-    y_user = np.asarray(y_user, np.int64)
+    x_user = np.asarray(x_user, np.float32)[-max_keys:]
+    y_user = np.asarray(y_user, np.int64)[-max_keys:]
     copies = max(0, min(copies, max_keys // max(len(y_user), 1) - 1))
     keys = np.concatenate([x_user] + [random_affine(x_user, rng, augment) for _ in range(copies)])
     labels = np.tile(y_user, copies + 1)

@@ -91,6 +91,9 @@ def test_build_memory_keeps_each_drawing_and_its_copies():
     assert np.all(memory.radii > 0) and memory.keys.min() >= 0 and memory.keys.max() <= 1
     capped = build_memory(x_user, y_user, x_mnist, y_mnist, np.random.default_rng(0), copies=10, max_keys=30)
     assert len(capped) == 24  # 30 keys at most: each drawing once and one copy
+    newest = build_memory(x_user, y_user, x_mnist, y_mnist, np.random.default_rng(0), max_keys=5)
+    np.testing.assert_array_equal(newest.keys, x_user[-5:])  # more drawings than keys: the newest
+    np.testing.assert_array_equal(newest.labels, y_user[-5:])
 
 
 @pytest.mark.parametrize("bad, match", [
