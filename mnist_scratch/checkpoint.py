@@ -336,9 +336,11 @@ def load_checkpoint(path: str | os.PathLike,
             memory = _memory(path, archive, meta)
             _refuse_unknown_members(path, archive, lambda name: name in arrays or _is_training_state(name)
                                     or (memory is not None and name.startswith("memory.")))
+            if memory is not None:  # already read and checked by _memory
+                extra.update({f"memory.{name}": getattr(memory, name) for name in MEMORY_NAMES})
             for member in archive.namelist():
                 name = member[:-4]
-                if _is_training_state(name) or (memory is not None and name.startswith("memory.")):
+                if _is_training_state(name):
                     extra[name] = _read_member(path, archive, name, None, None, MAX_EXTRA_BYTES)
     return {**arrays, **extra}, meta
 

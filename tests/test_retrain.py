@@ -192,8 +192,7 @@ def test_retrain_on_the_offline_sample_learns_the_hand_and_keeps_the_sample(stor
     being short (with a tenth of the steps the sample's network lost about 3 points)."""
     import warnings
 
-    from mnist_scratch.data import load_subset, train_val_split
-    from mnist_scratch.data import MnistData
+    from mnist_scratch.data import MnistData, load_subset, train_val_split
     from mnist_scratch.network import Network
     from mnist_scratch.retrain import retrain_on_feedback, slanted_hand, split_per_digit
     from mnist_scratch.train import RECIPES, accuracy, train
