@@ -76,7 +76,8 @@ def one_hand(net: Network, data: MnistData, x: np.ndarray, y: np.ndarray, seed: 
     report = retrain_on_feedback(tuned, store, config=config, data=data)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     return {"n_test": len(test), "before": before, "after": accuracy(tuned, x[test], y[test]),
-            "mnist": report.after_mnist_acc - base_mnist, "seconds": report.seconds, "wall": wall, "cpu": cpu}
+            "mnist": report.after_mnist_acc - base_mnist, "seconds": report.seconds, "wall": wall, "cpu": cpu,
+            "style": report.style}
 
 
 def main(argv=None) -> None:
@@ -109,14 +110,16 @@ def main(argv=None) -> None:
         if not args.no_mixed:
             sets.append(("mixed-20-writers", lambda: make_mixed(x_val[:1500], y_val[:1500], 20, seed=1)[:2]))
         print(f"\n{PER_DIGIT} corrections per digit; accuracy on the hand's other digits\n")
-        print(f"{'hand':18} {'test':>5} {'before':>7} {'after':>7} {'gain':>6} {'MNIST':>6} {'retrain':>8} {'CPU':>6}")
+        print(f"{'hand':18} {'test':>5} {'before':>7} {'after':>7} {'gain':>6} {'MNIST':>6} {'retrain':>8} {'CPU':>6}"
+              "  style estimated from the corrections")
         rows = []
         for i, (name, make) in enumerate(sets):
             x, y = load_or_make(cache, name, make)
             r = one_hand(net, data, x, y, seed=i, config=config, folder=Path(tmp), base_mnist=base_mnist)
             rows.append((name, r))
             print(f"{name:18} {r['n_test']:>5} {100 * r['before']:6.1f}% {100 * r['after']:6.1f}% "
-                  f"{100 * (r['after'] - r['before']):+5.1f} {100 * r['mnist']:+6.2f} {r['wall']:7.1f}s {r['cpu']:5.1f}s", flush=True)
+                  f"{100 * (r['after'] - r['before']):+5.1f} {100 * r['mnist']:+6.2f} {r['wall']:7.1f}s {r['cpu']:5.1f}s  "
+                  f"{r['style'].describe() if r['style'] is not None else '-'}", flush=True)
     hands = [r for name, r in rows if name in HANDS]
     if hands:
         after = np.array([r["after"] for r in hands])

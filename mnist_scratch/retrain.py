@@ -7,6 +7,10 @@ network would bend to them and lose MNIST. So every fine-tuning batch mixes the 
   and again, each time moved a little by a random shift / rotation / scaling (``augment``), so
   five drawings of a digit act like many slightly different ones: that share, not the drawings'
   count, sets how much they weigh against MNIST;
+* another share (``style_fraction``, taken out of the drawings' share) comes from MNIST digits
+  that look like the drawings, redrawn in the hand's own slant, tilt and width, estimated from the
+  drawings (:mod:`mnist_scratch.hand_style`): each correction brings twenty more examples of
+  how this person writes that digit;
 * the rest of the batch is a *replay* of MNIST training digits (by default drawn from the whole
   training set: a pool of 20,000 cost up to 0.2 points more of MNIST), so what the network knew
   keeps being asked of it;
@@ -50,6 +54,7 @@ import numpy as np
 from .augment import AugmentConfig, bilinear_sample, random_affine
 from .checkpoint import check_network_shape, save_network_keeping_backup
 from .data import MnistData, load_dataset
+from .hand_style import HandStyle, estimate_style, lookalikes, redraw
 from .memory import build_memory
 from .network import Network
 from .optimizers import Adam, learning_rate
@@ -70,6 +75,16 @@ class RetrainConfig:
     replay_ratio: int = 10         # MNIST digits in the replay pool per user drawing ...
     min_replay: int = 60_000       # ... but at least this many (capped by the training set: all of it)
     anchor: float = 0.0            # L2 pull towards the pre-trained weights (0: off)
+    style_replay: bool = True      # estimate the hand's slant/tilt/width and learn from MNIST
+                                   # lookalikes of the drawings redrawn in it (hand_style.py)
+    style_fraction: float = 0.25   # share of every batch taken from those lookalikes (out of the
+                                   # drawings' share: the MNIST replay's share is unchanged)
+    style_per_drawing: int = 20    # lookalikes per drawing ...
+    style_max: int = 1000          # ... at most this many in all
+    style_from: int = 100          # the style is estimated from the newest drawings, at most this many
+    style_sample: int = 10_000     # MNIST digits the estimate compares them with
+    style_min_pool: int = 20_000   # no lookalikes when fewer MNIST digits are there to replay (the
+                                   # offline sample: they would be a fifth of what is replayed)
     augment: bool = True           # move each drawn-again drawing by a random small affine map
     augment_config: AugmentConfig = AugmentConfig(max_shift=1.5, max_rotate=8.0, min_scale=0.92,
                                                   max_scale=1.08)
@@ -98,6 +113,8 @@ class RetrainReport:
     checkpoint_path: Path | None     # where the network was saved
     backup_path: Path | None         # the network it replaced, kept
     memory_size: int = 0             # digits in the network's memory (drawings and their copies)
+    style: HandStyle | None = None   # the hand's estimated style (None: style replay off)
+    lookalikes: int = 0              # MNIST lookalikes of the drawings redrawn in it, learned from
 
     def summary(self) -> str:
         """A few lines that read as a result: MNIST before -> after, the honest figure on the
@@ -117,6 +134,9 @@ class RetrainReport:
                          f"make next will show how the retrained network does.")
         details = [f"fits {round(self.after_user_acc * self.n_user)} of the {self.n_user} drawings it "
                    f"trained on (not a test)", f"{self.steps} steps"]
+        if self.style is not None:
+            details.append(f"your hand: {self.style.describe()}, learned with {self.lookalikes:,} MNIST "
+                           f"lookalikes of your drawings redrawn that way")
         if self.memory_size:
             details.append(f"a memory of {self.memory_size:,} digits (your drawings and shifted copies)")
         if self.checkpoint_path is not None:
@@ -136,7 +156,8 @@ def replay_pool(n_user: int, y_mnist: np.ndarray, config: RetrainConfig, rng: np
 def fine_tune(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.ndarray,
               y_mnist: np.ndarray, pool: np.ndarray | None = None, config: RetrainConfig = RetrainConfig(),
               rng: np.random.Generator | None = None,
-              progress: Callable[[int, int], None] | None = None) -> int:
+              progress: Callable[[int, int], None] | None = None,
+              x_style: np.ndarray | None = None, y_style: np.ndarray | None = None) -> int:
     """Fine-tune ``net`` in place on the user's digits mixed with a replay of MNIST digits.
 
     Parameters
@@ -145,6 +166,9 @@ def fine_tune(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.
     x_mnist : (M, 784) float32 in [0, 1];  y_mnist : (M,) int64 in 0..9
     pool : (R,) int indices into them, the digits to replay (default: all M)
     progress : called as ``progress(step, total)`` after every step
+    x_style : (S, 784) float32 in [0, 1];  y_style : (S,) int: MNIST lookalikes of the drawings
+        redrawn in the hand's style (:func:`learn_style`), or None; when given they make up
+        ``style_fraction`` of every batch, taken out of the drawings' share (the replay's is kept)
 
     Returns the number of steps taken: ``ceil(epochs * max(R, min_replay) / (batch_size - users per
     batch))``. A small pool (the 5,000-digit offline sample) is replayed more often rather than the
@@ -157,6 +181,10 @@ def fine_tune(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.
     n_user_batch = min(config.batch_size - 1, max(1, round(config.user_fraction * config.batch_size)))
     n_replay_batch = config.batch_size - n_user_batch
     total = max(1, math.ceil(config.epochs * max(len(pool), config.min_replay) / n_replay_batch))
+    n_style_batch = 0
+    if x_style is not None and len(x_style):
+        n_style_batch = min(n_user_batch - 1, round(config.style_fraction * config.batch_size))
+        n_user_batch -= n_style_batch               # the replay's share stays as it was
     before = {k: w.copy() for k, w in net.params.items()} if config.anchor else None
     adam = Adam()
     state = adam.init_state(net.params)
@@ -166,8 +194,14 @@ def fine_tune(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.
         if config.augment:
             xu = random_affine(xu, rng, config.augment_config)
         ir = pool[rng.integers(0, len(pool), n_replay_batch)]
-        xb = np.concatenate([xu, x_mnist[ir]])                   # (B, 784)
-        yb = np.concatenate([y_user[iu], y_mnist[ir]])           # (B,)
+        xb = [xu, x_mnist[ir]]
+        yb = [y_user[iu], y_mnist[ir]]
+        if n_style_batch:
+            i_s = rng.integers(0, len(y_style), n_style_batch)
+            xs = x_style[i_s]
+            xb.append(random_affine(xs, rng, config.augment_config) if config.augment else xs)
+            yb.append(y_style[i_s])
+        xb, yb = np.concatenate(xb), np.concatenate(yb)          # (B, 784), (B,)
         _, grads = net.loss_and_grads(xb, yb)
         if before is not None:  # a pull back towards the pre-trained weights
             for k, g in grads.items():
@@ -178,27 +212,60 @@ def fine_tune(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.
     return total
 
 
+@dataclass(frozen=True)
+class Learned:
+    """What :func:`learn_drawings` did."""
+
+    steps: int                    # optimizer steps taken
+    replayed: int                 # MNIST digits in the replay pool
+    style: HandStyle | None       # the hand's estimated style (None: style replay off)
+    lookalikes: int               # MNIST lookalikes redrawn in it and learned from
+
+
+def learn_style(x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.ndarray, y_mnist: np.ndarray,
+                config: RetrainConfig, rng: np.random.Generator) -> tuple[HandStyle, np.ndarray, np.ndarray]:
+    """The hand's style (estimated from the newest ``style_from`` drawings against ``style_sample``
+    MNIST digits) and the drawings' MNIST lookalikes redrawn in it (see :mod:`hand_style`).
+
+    x_user : (U, 784) float32 in [0, 1];  y_user : (U,) int;  x_mnist : (M, 784);  y_mnist : (M,)
+    Returns the style, x_style (S, 784) float32 in [0, 1] and y_style (S,) int64.
+    """
+    sample = rng.choice(len(y_mnist), size=min(len(y_mnist), config.style_sample), replace=False)
+    style = estimate_style(x_user[-config.style_from:], y_user[-config.style_from:],
+                           x_mnist[sample], y_mnist[sample])
+    per_drawing = max(1, min(config.style_per_drawing, config.style_max // len(y_user)))
+    newest = slice(-max(1, config.style_max // per_drawing), None)
+    picked = lookalikes(x_user[newest], y_user[newest], style, x_mnist, y_mnist, per_drawing)
+    x_style, y_style = redraw(x_mnist[picked], y_mnist[picked], style)
+    return style, x_style, y_style
+
+
 def learn_drawings(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.ndarray,
                    y_mnist: np.ndarray, config: RetrainConfig = RetrainConfig(),
-                   progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
-    """Teach ``net`` (in place) the user's digits: fine-tune on them mixed with MNIST replay, keep
-    ``config.keep`` of the change, then give it a memory of them (which replaces any it had).
+                   progress: Callable[[int, int], None] | None = None) -> Learned:
+    """Teach ``net`` (in place) the user's digits: estimate the hand's style and redraw MNIST
+    lookalikes of the drawings in it (``config.style_replay``), fine-tune on the drawings and the
+    lookalikes mixed with MNIST replay, keep ``config.keep`` of the change, then give the network
+    a memory of the drawings (which replaces any it had).
 
     x_user : (U, 784) float32 in [0, 1];  y_user : (U,) int in 0..9, U >= 1
     x_mnist : (M, 784) float32 in [0, 1];  y_mnist : (M,) int, the digits to replay (never test digits)
-    Returns ``(steps, replayed)``: optimizer steps taken and MNIST digits in the replay pool.
     """
+    x_user, y_user = np.asarray(x_user, np.float32), np.asarray(y_user, np.int64)
     rng = np.random.default_rng(config.seed)
     pool = replay_pool(len(y_user), y_mnist, config, rng)
+    style = x_style = y_style = None
+    if config.style_replay and len(y_mnist) >= config.style_min_pool:
+        style, x_style, y_style = learn_style(x_user, y_user, x_mnist, y_mnist, config, rng)
     before = {k: w.copy() for k, w in net.params.items()} if config.keep != 1 else None
-    steps = fine_tune(net, x_user, y_user, x_mnist, y_mnist, pool, config, rng, progress)
+    steps = fine_tune(net, x_user, y_user, x_mnist, y_mnist, pool, config, rng, progress, x_style, y_style)
     if before is not None:  # W = W(before) + keep * (W(tuned) - W(before))
         for k, w in net.params.items():
             w[...] = before[k] + config.keep * (w - before[k])
     if config.memory:
         net.memory = build_memory(x_user, y_user, x_mnist, y_mnist, rng, config.memory_copies,
                                   config.augment_config, config.memory_reach, config.memory_strength)
-    return steps, len(pool)
+    return Learned(steps, len(pool), style, 0 if y_style is None else len(y_style))
 
 
 def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainConfig(),
@@ -227,13 +294,16 @@ def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainC
         before_mnist = accuracy(net, data.x_test, data.y_test)
         before_user = accuracy(net, x_user, y_user)
         start = time.perf_counter()
-        steps, n_replay = learn_drawings(net, x_user, y_user, data.x_train, data.y_train, config, progress)
+        learned = learn_drawings(net, x_user, y_user, data.x_train, data.y_train, config, progress)
         seconds = time.perf_counter() - start
         after_mnist = accuracy(net, data.x_test, data.y_test)
     saved = backup = None
     memory_size = len(net.memory) if net.memory is not None else 0
-    meta = {"retrained_on_drawings": len(y_user), "replay": n_replay, "steps": steps,
-            "mnist_test_before": before_mnist, "mnist_test_after": after_mnist, "memory": memory_size}
+    style = learned.style
+    meta = {"retrained_on_drawings": len(y_user), "replay": learned.replayed, "steps": learned.steps,
+            "mnist_test_before": before_mnist, "mnist_test_after": after_mnist, "memory": memory_size,
+            "style": None if style is None else {"rotate": style.rotate, "shear": style.shear,
+                                                 "squeeze": style.squeeze, "lookalikes": learned.lookalikes}}
     if checkpoint_path is not None:
         saved = Path(checkpoint_path)
         # The previous network is kept as a backup; at every instant `saved` holds a whole network.
@@ -241,8 +311,9 @@ def retrain_on_feedback(net: Network, store, *, config: RetrainConfig = RetrainC
     if hasattr(store, "mark_retrain"):
         store.mark_retrain(n_drawings=len(y_user), last_drawing_id=last_id, details={
             **meta, "checkpoint": saved.name if saved is not None else None})
-    return RetrainReport(len(y_user), n_replay, steps, before_mnist, after_mnist, before_user,
-                         accuracy(net, x_user, y_user), running, seconds, saved, backup, memory_size)
+    return RetrainReport(len(y_user), learned.replayed, learned.steps, before_mnist, after_mnist, before_user,
+                         accuracy(net, x_user, y_user), running, seconds, saved, backup, memory_size,
+                         style, learned.lookalikes)
 
 
 def with_drawings(x_train: np.ndarray, y_train: np.ndarray, x_draw: np.ndarray, y_draw: np.ndarray,
