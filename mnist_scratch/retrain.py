@@ -21,7 +21,7 @@ network would bend to them and lose MNIST. So every fine-tuning batch mixes the 
       d loss / d W_k = d cross_entropy / d W_k + anchor * (W_k - W_k(before))
 
 The steps are Adam's, with the learning rate decaying along half a cosine to zero. Of the change
-the fine-tuning made, ``keep`` (0.85) is kept: ``W = W(before) + keep * (W(tuned) - W(before))``,
+the fine-tuning made, ``keep`` (0.8) is kept: ``W = W(before) + keep * (W(tuned) - W(before))``,
 a step back towards the pre-trained weights that costs MNIST less than it costs the user's hand.
 
 Fine-tuning alone stalls below what a person expects (five corrections of a letterform move the
@@ -71,7 +71,7 @@ class RetrainConfig:
                                    # pool smaller than min_replay counts as min_replay digits)
     lr: float = 1e-3               # Adam's base learning rate, decayed to 0 along half a cosine
     batch_size: int = 128
-    user_fraction: float = 0.5     # share of every batch taken from the user's drawings
+    user_fraction: float = 0.4     # share of every batch taken from the user's drawings
     replay_ratio: int = 10         # MNIST digits in the replay pool per user drawing ...
     min_replay: int = 60_000       # ... but at least this many (capped by the training set: all of it)
     anchor: float = 0.0            # L2 pull towards the pre-trained weights (0: off)
@@ -93,7 +93,7 @@ class RetrainConfig:
     memory_reach: float = 1.0      # a drawing's kernel reaches this share of the way to the nearest
                                    # MNIST digit of another label
     memory_strength: float = 0.5   # weight of one full vote of the memory against the probabilities
-    keep: float = 0.85             # share of the fine-tuned change kept: W(before) + keep * change
+    keep: float = 0.8              # share of the fine-tuned change kept: W(before) + keep * change
     seed: int = 0                  # the replay pool, the batches, the augmentation and the copies
 
 
