@@ -223,14 +223,16 @@ class Learned:
 
 
 def learn_style(x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.ndarray, y_mnist: np.ndarray,
-                config: RetrainConfig, rng: np.random.Generator) -> tuple[HandStyle, np.ndarray, np.ndarray]:
+                config: RetrainConfig = RetrainConfig()) -> tuple[HandStyle, np.ndarray, np.ndarray]:
     """The hand's style (estimated from the newest ``style_from`` drawings against ``style_sample``
-    MNIST digits) and the drawings' MNIST lookalikes redrawn in it (see :mod:`hand_style`).
+    MNIST digits, picked with ``config.seed``) and the drawings' MNIST lookalikes redrawn in it (see
+    :mod:`hand_style`). :func:`learn_drawings` calls it with its own arguments: the same result.
 
     x_user : (U, 784) float32 in [0, 1];  y_user : (U,) int;  x_mnist : (M, 784);  y_mnist : (M,)
     Returns the style, x_style (S, 784) float32 in [0, 1] and y_style (S,) int64.
     """
-    sample = rng.choice(len(y_mnist), size=min(len(y_mnist), config.style_sample), replace=False)
+    sample = np.random.default_rng(config.seed).choice(len(y_mnist), min(len(y_mnist), config.style_sample),
+                                                       replace=False)
     style = estimate_style(x_user[-config.style_from:], y_user[-config.style_from:],
                            x_mnist[sample], y_mnist[sample])
     per_drawing = max(1, min(config.style_per_drawing, config.style_max // len(y_user)))
@@ -256,7 +258,7 @@ def learn_drawings(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist
     pool = replay_pool(len(y_user), y_mnist, config, rng)
     style = x_style = y_style = None
     if config.style_replay and len(y_mnist) >= config.style_min_pool:
-        style, x_style, y_style = learn_style(x_user, y_user, x_mnist, y_mnist, config, rng)
+        style, x_style, y_style = learn_style(x_user, y_user, x_mnist, y_mnist, config)
     before = {k: w.copy() for k, w in net.params.items()} if config.keep != 1 else None
     steps = fine_tune(net, x_user, y_user, x_mnist, y_mnist, pool, config, rng, progress, x_style, y_style)
     if before is not None:  # W = W(before) + keep * (W(tuned) - W(before))
