@@ -177,18 +177,25 @@ def estimate_style(x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.ndarray, 
 def lookalikes(x_user: np.ndarray, y_user: np.ndarray, style: HandStyle, x_mnist: np.ndarray,
                y_mnist: np.ndarray, per_drawing: int) -> np.ndarray:
     """For each correction, its ``per_drawing`` nearest MNIST digits of the same label once the
-    style is undone (distances between unit rows, as in :func:`estimate_style`). Returns (U * per_drawing,) int64 indices into x_mnist (repeats possible).
+    style is undone (distances between unit rows, as in :func:`estimate_style`; each label's
+    drawings against that label's digits only).
+
+    Returns (U * per_drawing,) int64 indices into x_mnist, drawing by drawing (fewer when MNIST
+    lacks a label or has fewer digits of it; repeats possible across drawings).
 
     x_user : (U, 784) float32 in [0, 1];  y_user : (U,) int;  x_mnist : (K, 784);  y_mnist : (K,)
     """
     y_user, y_mnist = np.asarray(y_user, np.int64), np.asarray(y_mnist, np.int64)
-    picked = []
-    undone, x_mnist = unit_rows(undo(x_user, style)), unit_rows(x_mnist)
-    for start in range(0, len(y_user), 256):                      # (256, K) distances at a time
-        d2 = squared_distances(undone[start:start + 256], x_mnist)
-        d2[y_user[start:start + 256, None] != y_mnist[None, :]] = np.inf
-        k = min(per_drawing, d2.shape[1])
-        nearest = np.argpartition(d2, k - 1, axis=1)[:, :k]                    # (n, k)
-        found = np.isfinite(np.take_along_axis(d2, nearest, axis=1))          # a label MNIST lacks: none
-        picked.append(nearest[found])
-    return np.concatenate(picked).astype(np.int64)
+    undone = unit_rows(undo(x_user, style))
+    picked = np.full((len(y_user), per_drawing), -1, np.int64)   # -1: a label MNIST lacks
+    for c in range(10):
+        mine, theirs = np.flatnonzero(y_user == c), np.flatnonzero(y_mnist == c)
+        if len(mine) == 0 or len(theirs) == 0:
+            continue
+        k = min(per_drawing, len(theirs))
+        reference = unit_rows(x_mnist[theirs])
+        for start in range(0, len(mine), 256):                    # (256, K_c) distances at a time
+            rows = mine[start:start + 256]
+            d2 = squared_distances(undone[rows], reference)
+            picked[rows, :k] = theirs[np.argpartition(d2, k - 1, axis=1)[:, :k]]
+    return picked[picked >= 0]

@@ -81,7 +81,7 @@ class RetrainConfig:
                                    # drawings' share: the MNIST replay's share is unchanged)
     style_per_drawing: int = 20    # lookalikes per drawing ...
     style_max: int = 1000          # ... at most this many in all
-    style_from: int = 100          # the style is estimated from the newest drawings, at most this many
+    style_from: int = 50           # the style is estimated from the newest drawings, at most this many
     style_sample: int = 10_000     # MNIST digits the estimate compares them with
     style_min_pool: int = 20_000   # no lookalikes when fewer MNIST digits are there to replay (the
                                    # offline sample: they would be a fifth of what is replayed)
