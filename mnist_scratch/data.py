@@ -18,9 +18,11 @@ import gzip
 import hashlib
 import importlib.resources
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
@@ -123,17 +125,30 @@ def download_mnist(cache_dir: str | os.PathLike | None = None, *, mirrors=None,
     hashes = PUBLISHED_MD5 if hashes is None else hashes
     mirrors = MIRRORS if mirrors is None else mirrors
     downloader = pooch.HTTPDownloader(timeout=timeout, progressbar=progress)
-    for name in (n for pair in FILES.values() for n in pair):
-        failures = []
-        for mirror in mirrors:
-            try:
-                pooch.retrieve(mirror.rstrip("/") + "/" + name, known_hash=f"md5:{hashes[name]}",
-                               fname=name, path=cache_dir, downloader=downloader)
-                break
-            except Exception as exc:  # noqa: BLE001 - every failure is reported below
-                failures.append(f"{mirror}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-        else:
-            raise DownloadError(name, failures)
+    # pooch logs "Downloading data from ..." for every mirror it tries, which offline reads as if
+    # three downloads were under way; one line of ours says what is tried instead.
+    logger = pooch.get_logger()
+    level, announced = logger.level, False
+    logger.setLevel("WARNING")
+    try:
+        for name in (n for pair in FILES.values() for n in pair):
+            if not announced and not (cache_dir / name).exists():
+                hosts = ", ".join(urlparse(m).netloc for m in mirrors)
+                print(f"downloading MNIST into {cache_dir} (four files, about 11 MB; mirrors: {hosts}) ...",
+                      file=sys.stderr, flush=True)
+                announced = True
+            failures = []
+            for mirror in mirrors:
+                try:
+                    pooch.retrieve(mirror.rstrip("/") + "/" + name, known_hash=f"md5:{hashes[name]}",
+                                   fname=name, path=cache_dir, downloader=downloader)
+                    break
+                except Exception as exc:  # noqa: BLE001 - every failure is reported below
+                    failures.append(f"{mirror}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            else:
+                raise DownloadError(name, failures)
+    finally:
+        logger.setLevel(level)
     return cache_dir
 
 

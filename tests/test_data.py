@@ -173,11 +173,17 @@ def test_bad_download_is_rejected_and_never_cached(server, home, damage):
     assert not [p for p in cache.iterdir() if "train-images" in p.name]  # no partial leftovers
 
 
-def test_second_mirror_is_tried(server, home, tmp_path):
+def test_second_mirror_is_tried(server, home, tmp_path, capfd):
     site, url = server
     hashes = make_fake_mnist(site)
     download_mnist(mirrors=[url + "missing/", url], hashes=hashes, timeout=10)
     assert data.has_files(paths.mnist_cache_dir())
+    # One line says what is tried (not pooch's "Downloading data from" for every mirror and file);
+    # a second call, with everything cached, says nothing.
+    err = capfd.readouterr().err
+    assert err.count("downloading MNIST into") == 1 and "Downloading data from" not in err, err
+    download_mnist(mirrors=[url], hashes=hashes, timeout=10)
+    assert "downloading" not in capfd.readouterr().err.lower()
 
 
 def test_failed_download_falls_back_to_subset(server, home, monkeypatch):
