@@ -1,7 +1,7 @@
 """A person's slant, tilt and width, estimated from their corrections; MNIST redrawn that way.
 
 Five corrections of a digit are few: a network learns a hand far better from twenty (on the tuning
-hands of ``benchmarks/bench_retrain.py``, 97.0 % -> 98.9 % on average). But much of what makes a
+hands of ``benchmarks/bench_retrain.py``, 97.2 % -> 98.9 % on average). But much of what makes a
 hand a hand is one map shared by all its digits: a person slants, tilts and widens every digit the
 same way. Estimated from the corrections, that map turns MNIST into many more digits of the hand.
 
@@ -25,9 +25,10 @@ to it once its style is undone: the same letterform, written by other people. Re
 (:func:`redraw`), they are new examples of the person's hand that fine-tuning learns from beside
 the corrections themselves (``retrain.fine_tune``).
 
-Every image passes through the pad's preprocessing (:func:`~mnist_scratch.preprocess.preprocess`:
-cropped, scaled into the 20 x 20 box, centred), so undone corrections compare with MNIST digits
-and redrawn digits look like drawings; that is one call per digit, done once per retrain.
+Undone corrections are cropped, scaled into the 20 x 20 box and centred again (:func:`rebox`, the
+preprocessing's last steps) so they compare with MNIST digits; redrawn digits go through the pad's
+whole preprocessing (:func:`~mnist_scratch.preprocess.preprocess`) so they look like drawings. Both
+are one call per digit, done once per retrain.
 """
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ class HandStyle:
     squeeze: float = 1.0  # width: < 1 narrower, > 1 wider
 
     def describe(self) -> str:
-        """A short text for a report: ``"tilted 12 deg, slanted 0.30, width 0.85"``."""
+        """A short text for a report: ``"tilted +12 deg, slanted +0.30, width x0.85"``."""
         return (f"tilted {np.degrees(self.rotate):+.0f} deg, slanted {self.shear:+.2f}, "
                 f"width x{self.squeeze:.2f}")
 
