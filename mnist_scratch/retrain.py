@@ -257,7 +257,7 @@ def learn_drawings(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist
     rng = np.random.default_rng(config.seed)
     pool = replay_pool(len(y_user), y_mnist, config, rng)
     style = x_style = y_style = None
-    if config.style_replay and len(y_mnist) >= config.style_min_pool:
+    if config.style_replay and len(pool) >= config.style_min_pool:
         style, x_style, y_style = learn_style(x_user, y_user, x_mnist, y_mnist, config)
     before = {k: w.copy() for k, w in net.params.items()} if config.keep != 1 else None
     steps = fine_tune(net, x_user, y_user, x_mnist, y_mnist, pool, config, rng, progress, x_style, y_style)
