@@ -153,6 +153,16 @@ def replay_pool(n_user: int, y_mnist: np.ndarray, config: RetrainConfig, rng: np
     return np.sort(rng.choice(len(y_mnist), size=n, replace=False))
 
 
+def batch_make_up(config: RetrainConfig, lookalikes: bool) -> tuple[int, int, int]:
+    """How many of each fine-tuning batch are the user's drawings, lookalikes and MNIST replay:
+    ``(drawings, lookalikes, replay)``, summing to ``batch_size``. The lookalikes' share is taken
+    out of the drawings' (the replay's stays the same with or without them)."""
+    drawings = min(config.batch_size - 1, max(1, round(config.user_fraction * config.batch_size)))
+    replay = config.batch_size - drawings
+    looks = min(drawings - 1, round(config.style_fraction * config.batch_size)) if lookalikes else 0
+    return drawings - looks, looks, replay
+
+
 def fine_tune(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.ndarray,
               y_mnist: np.ndarray, pool: np.ndarray | None = None, config: RetrainConfig = RetrainConfig(),
               rng: np.random.Generator | None = None,
@@ -178,13 +188,8 @@ def fine_tune(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.
     """
     pool = np.arange(len(y_mnist)) if pool is None else np.asarray(pool)
     rng = np.random.default_rng(config.seed) if rng is None else rng
-    n_user_batch = min(config.batch_size - 1, max(1, round(config.user_fraction * config.batch_size)))
-    n_replay_batch = config.batch_size - n_user_batch
+    n_user_batch, n_style_batch, n_replay_batch = batch_make_up(config, x_style is not None and len(x_style) > 0)
     total = max(1, math.ceil(config.epochs * max(len(pool), config.min_replay) / n_replay_batch))
-    n_style_batch = 0
-    if x_style is not None and len(x_style):
-        n_style_batch = min(n_user_batch - 1, round(config.style_fraction * config.batch_size))
-        n_user_batch -= n_style_batch               # the replay's share stays as it was
     before = {k: w.copy() for k, w in net.params.items()} if config.anchor else None
     adam = Adam()
     state = adam.init_state(net.params)
