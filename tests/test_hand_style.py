@@ -127,3 +127,38 @@ def test_learn_drawings_learns_the_style_only_with_enough_replay(mnist_data):
     off = learn_drawings(Network(seed=0), hand[learn], y[learn], x, y,
                          dataclasses.replace(config, style_min_pool=len(y) + 1))
     assert off.style is None and off.lookalikes == 0
+
+
+def test_any_drawings_give_a_style_inside_the_search_and_lookalikes_of_their_labels(digits):
+    """Noise, blank and one-label drawings: the estimate stays inside what the search can reach
+    and the lookalikes carry the drawings' labels; nothing raises."""
+    x_ref, y_ref, _, _ = digits
+    rng = np.random.default_rng(3)
+    cases = [(rng.random((12, 784), dtype=np.float32), rng.integers(0, 10, 12)),     # noise
+             (np.zeros((3, 784), np.float32), np.array([1, 2, 3])),                 # blank
+             (x_ref[y_ref == 7][:6], np.full(6, 7))]                                # one label
+    for x, y in cases:
+        style = H.estimate_style(x, y, x_ref, y_ref)
+        assert abs(style.rotate) <= 0.57 and abs(style.shear) <= 0.76 and 0.6 <= style.squeeze <= 1.7, style
+        found = H.lookalikes(x, y, style, x_ref, y_ref, per_drawing=2)
+        assert np.array_equal(y_ref[found], np.repeat(y, 2))
+        out, labels = H.redraw(x_ref[found], y_ref[found], style)
+        assert out.shape == (len(labels), 784) and np.isfinite(out).all()
+
+
+def test_the_retrained_checkpoint_records_the_style(trained_net, mnist_data, tmp_path):
+    from mnist_scratch.checkpoint import read_metadata
+    from mnist_scratch.retrain import RetrainConfig, retrain_on_feedback, slanted_hand, split_per_digit
+    from mnist_scratch.store import FeedbackStore
+
+    store = FeedbackStore(tmp_path / "s.sqlite3")
+    learn, _ = split_per_digit(mnist_data.y_test[:300], 2)
+    x = slanted_hand(mnist_data.x_test[:300])[learn]
+    store.add_images(np.rint(x * 255).astype(np.uint8), mnist_data.y_test[:300][learn], source="test")
+    config = RetrainConfig(epochs=0.02, min_replay=2000, style_min_pool=0, memory=False)
+    report = retrain_on_feedback(trained_net.copy(), store, config=config, data=mnist_data,
+                                 checkpoint_path=tmp_path / "n.npz")
+    style = read_metadata(tmp_path / "n.npz")["user"]["style"]   # the retrain's own record
+    assert report.style is not None and report.lookalikes == style["lookalikes"] == 20 * 20
+    assert H.HandStyle(style["rotate"], style["shear"], style["squeeze"]) == report.style
+    assert f"your hand: {report.style.describe()}" in report.summary()
