@@ -2,7 +2,8 @@
 
 A checkpoint is a ``.npz`` archive of named arrays (``W1, b1, W2, b2, ...``; for a training run
 also ``opt.<name>`` for the optimizer state; for a network with a memory of the user's corrections
-``memory.keys, memory.labels, memory.radii``, see :mod:`mnist_scratch.memory`)
+``memory.keys, memory.labels, memory.radii``, see :mod:`mnist_scratch.memory`; for a retrained one
+``before_retrain.W1, ...``, the weights its retrains start from, see :mod:`mnist_scratch.retrain`)
 plus one JSON metadata entry, ``__meta__``. Nothing is ever unpickled: a checkpoint can be inspected
 with ``np.load(path, allow_pickle=False)`` alone and can never execute code.
 
@@ -30,6 +31,8 @@ import numpy as np
 
 from .atomic import atomic_path
 from .memory import NAMES as MEMORY_NAMES, CorrectionMemory
+
+BEFORE_RETRAIN = "before_retrain"  # the arrays before_retrain.W1, ... and the metadata flag
 from .network import Network, architecture
 
 FORMAT = "mnist_scratch"
@@ -86,6 +89,9 @@ def save_network_keeping_backup(net: Network, path: str | os.PathLike, tag: str 
         arrays.update({f"memory.{name}": getattr(net.memory, name) for name in MEMORY_NAMES})
         meta["memory"] = {"size": len(net.memory), "width": net.memory.width,
                           "reach": net.memory.reach, "strength": net.memory.strength}
+    if net.before_retrain is not None:  # the weights a retrain starts from (retrain.py)
+        arrays.update({f"{BEFORE_RETRAIN}.{name}": net.before_retrain[name] for name in net.params})
+        meta[BEFORE_RETRAIN] = True
     return save_checkpoint(path, arrays, meta, backup_tag=tag)
 
 
@@ -238,18 +244,31 @@ def check_network_shape(sizes, source: str) -> tuple[int, ...]:
     return tuple(sizes)
 
 
-def _parameters(path: Path, archive: zipfile.ZipFile, meta: dict) -> dict[str, np.ndarray]:
+def _parameters(path: Path, archive: zipfile.ZipFile, meta: dict, prefix: str = "") -> dict[str, np.ndarray]:
+    """The parameters ``W1, b1, ...`` (or, with ``prefix="before_retrain."``, the weights a retrain
+    starts from), each checked: shape from ``meta["sizes"]``, floating point, finite."""
     sizes, dtype = tuple(meta["sizes"]), np.dtype(meta.get("dtype", "float32"))
     arrays = {}
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
         for name, shape in ((f"W{i}", (fan_in, fan_out)), (f"b{i}", (fan_out,))):
-            array = _read_member(path, archive, name, shape, dtype, fan_in * fan_out * dtype.itemsize)
+            array = _read_member(path, archive, prefix + name, shape, dtype, fan_in * fan_out * dtype.itemsize)
             if array.dtype.kind != "f":
-                raise _fail(path, f"parameter {name} is {array.dtype}, not floating point")
+                raise _fail(path, f"parameter {prefix + name} is {array.dtype}, not floating point")
             if not np.isfinite(array).all():
-                raise _fail(path, f"parameter {name} holds NaN or infinite values")
+                raise _fail(path, f"parameter {prefix + name} holds NaN or infinite values")
             arrays[name] = array
     return arrays
+
+
+def _before_retrain(path: Path, archive: zipfile.ZipFile, meta: dict) -> dict[str, np.ndarray] | None:
+    """The weights a retrain starts from (``meta["before_retrain"]`` and the ``before_retrain.*``
+    arrays), or None when the network was never retrained."""
+    flag = meta.get(BEFORE_RETRAIN)
+    if flag is None:
+        return None
+    if flag is not True:
+        raise _fail(path, f"the metadata's {BEFORE_RETRAIN!r} is {flag!r}, not true")
+    return _parameters(path, archive, meta, prefix=BEFORE_RETRAIN + ".")
 
 
 def _refuse_unknown_members(path: Path, archive: zipfile.ZipFile, known: Callable[[str], bool]) -> None:
@@ -304,13 +323,16 @@ def load_network(path: str | os.PathLike, sizes=None) -> Network:
             raise CheckpointError(f"{path} holds a {architecture(saved)} network, expected {architecture(sizes)}")
         params = _parameters(path, archive, meta)
         memory = _memory(path, archive, meta)
+        before = _before_retrain(path, archive, meta)
         _refuse_unknown_members(path, archive, lambda name: name in params or
                                 (memory is not None and name.startswith("memory.")) or
+                                (before is not None and name.startswith(BEFORE_RETRAIN + ".")) or
                                 (meta.get("kind") == "training" and _is_training_state(name)))
     net = Network(saved, seed=0, dtype=meta.get("dtype", "float32"))
     for name, array in params.items():
         net.params[name][...] = array
     net.memory = memory
+    net.before_retrain = before
     return net
 
 
@@ -334,10 +356,14 @@ def load_checkpoint(path: str | os.PathLike,
             _refuse_unknown_members(path, archive, lambda name: name in arrays or name in extra)
         else:
             memory = _memory(path, archive, meta)
+            before = _before_retrain(path, archive, meta)
             _refuse_unknown_members(path, archive, lambda name: name in arrays or _is_training_state(name)
-                                    or (memory is not None and name.startswith("memory.")))
+                                    or (memory is not None and name.startswith("memory."))
+                                    or (before is not None and name.startswith(BEFORE_RETRAIN + ".")))
             if memory is not None:  # already read and checked by _memory
                 extra.update({f"memory.{name}": getattr(memory, name) for name in MEMORY_NAMES})
+            if before is not None:
+                extra.update({f"{BEFORE_RETRAIN}.{name}": array for name, array in before.items()})
             for member in archive.namelist():
                 name = member[:-4]
                 if _is_training_state(name):

@@ -102,6 +102,9 @@ class Network:
     memory : a :class:`~mnist_scratch.memory.CorrectionMemory` of the user's corrected digits, or None
         (the default: the plain network). When set, :meth:`predict_proba` and :meth:`predict` add
         its votes; training, :meth:`forward` and :meth:`input_gradient` use the weights alone.
+    before_retrain : dict like ``params`` of the weights as trained, before any retrain on the user's
+        drawings, or None (never retrained). A retrain starts from them, so retraining again re-learns
+        the drawings rather than piling a second change on the first (see retrain.py).
     """
 
     def __init__(self, sizes=DEFAULT_SIZES, seed: int | np.random.Generator = 0, dtype=np.float32):
@@ -119,6 +122,7 @@ class Network:
         for l, (W, b) in enumerate(self.layers, start=1):
             self.params[f"W{l}"], self.params[f"b{l}"] = W, b
         self.memory = None
+        self.before_retrain = None
 
     def check_batch(self, x, y=None) -> tuple[np.ndarray, np.ndarray | None]:
         """The one place inputs are checked: ``x`` as an (N, n_in) array in the network's dtype.
@@ -218,6 +222,7 @@ class Network:
         for name, value in self.params.items():
             other.params[name][...] = value
         other.memory = self.memory  # never changed in place: a retrain sets a new one
+        other.before_retrain = self.before_retrain  # likewise
         return other
 
     def parameter_vector(self) -> np.ndarray:

@@ -198,6 +198,7 @@ class FeedbackActions:
             for name, array in self.net.params.items():
                 array[...] = net_copy.params[name]
             self.net.memory = net_copy.memory  # the retrain's memory of the drawings (memory.py)
+            self.net.before_retrain = net_copy.before_retrain  # where the next retrain starts
         self._learned_through = newest_id
         self._ensure_retrain_mark(newest_id, report.n_user)
         self.last_report = report

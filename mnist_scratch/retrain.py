@@ -253,7 +253,9 @@ def learn_drawings(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist
     """Teach ``net`` (in place) the user's digits: estimate the hand's style and redraw MNIST
     lookalikes of the drawings in it (``config.style_replay``), fine-tune on the drawings and the
     lookalikes mixed with MNIST replay, keep ``config.keep`` of the change, then give the network
-    a memory of the drawings (which replaces any it had).
+    a memory of the drawings (which replaces any it had). The fine-tuning starts from
+    ``net.before_retrain`` when the network was retrained before (the weights as trained), and
+    sets it otherwise: the result depends on the drawings, not on how many retrains came first.
 
     x_user : (U, 784) float32 in [0, 1];  y_user : (U,) int in 0..9, U >= 1
     x_mnist : (M, 784) float32 in [0, 1];  y_mnist : (M,) int, the digits to replay (never test digits)
@@ -264,11 +266,16 @@ def learn_drawings(net: Network, x_user: np.ndarray, y_user: np.ndarray, x_mnist
     style = x_style = y_style = None
     if config.style_replay and len(pool) >= config.style_min_pool:
         style, x_style, y_style = learn_style(x_user, y_user, x_mnist, y_mnist, config)
-    before = {k: w.copy() for k, w in net.params.items()} if config.keep != 1 else None
+    # Every retrain starts from the weights as trained, before any retrain: retraining again learns
+    # all the drawings afresh instead of adding a second change to the first (which, measured, let
+    # MNIST drift 0.3 points lower over five retrains on the same drawings).
+    before = net.before_retrain or {k: w.copy() for k, w in net.params.items()}
+    for k, w in net.params.items():
+        w[...] = before[k]
     steps = fine_tune(net, x_user, y_user, x_mnist, y_mnist, pool, config, rng, progress, x_style, y_style)
-    if before is not None:  # W = W(before) + keep * (W(tuned) - W(before))
-        for k, w in net.params.items():
-            w[...] = before[k] + config.keep * (w - before[k])
+    for k, w in net.params.items():  # W = W(before) + keep * (W(tuned) - W(before))
+        w[...] = before[k] + config.keep * (w - before[k])
+    net.before_retrain = before
     if config.memory:
         net.memory = build_memory(x_user, y_user, x_mnist, y_mnist, rng, config.memory_copies,
                                   config.augment_config, config.memory_reach, config.memory_strength)

@@ -210,6 +210,43 @@ def test_a_damaged_memory_in_a_checkpoint_is_refused(tmp_path, meta_change, arra
         load_network(path)
 
 
+def saved_retrained(tmp_path):
+    """A network saved with the weights its retrains start from (``before_retrain``)."""
+    net = random_net()
+    net.before_retrain = {k: (w + 0.5).astype(w.dtype) for k, w in net.params.items()}
+    return net, save_network(net, tmp_path / "retrained.npz")
+
+
+def test_the_weights_before_retrain_survive_the_checkpoint_round_trip(tmp_path):
+    from mnist_scratch.checkpoint import load_checkpoint
+
+    net, path = saved_retrained(tmp_path)
+    back = load_network(path)
+    assert back.before_retrain.keys() == net.params.keys()
+    for name in net.params:
+        np.testing.assert_array_equal(back.before_retrain[name], net.before_retrain[name])
+        np.testing.assert_array_equal(back.params[name], net.params[name])
+    arrays, meta = load_checkpoint(path)
+    assert meta["before_retrain"] is True and "before_retrain.W1" in arrays
+    assert load_network(saved_with_memory(tmp_path)).before_retrain is None  # never retrained
+
+
+@pytest.mark.parametrize("meta_change, arrays_change, match", [
+    (None, {"before_retrain.b2": np.full(10, np.nan, np.float32)}, "before_retrain.b2 holds NaN"),
+    (None, {"before_retrain.W1": np.zeros((784, 3), np.float32)}, "'before_retrain.W1' has shape"),
+    (None, {"before_retrain.W2": None}, "array 'before_retrain.W2' is missing"),
+    (None, {"before_retrain.b1": np.zeros(8, np.int32)}, "before_retrain.b1"),
+    (lambda meta: meta.update(before_retrain="yes"), None, "'before_retrain' is 'yes', not true"),
+    (lambda meta: meta.pop("before_retrain"), None, "unexpected entry 'before_retrain."),
+])
+def test_damaged_weights_before_retrain_are_refused(tmp_path, meta_change, arrays_change, match):
+    _, path = saved_retrained(tmp_path)
+    rewrite(path, meta_change, arrays_change)
+    with pytest.raises(CheckpointError, match=match) as caught:
+        load_network(path)
+    assert str(path) in str(caught.value)
+
+
 def test_the_pad_shows_the_memorys_answer(tmp_path):
     from mnist_scratch.pad import DigitPad, strokes_to_input
     from mnist_scratch.store import FeedbackStore
@@ -279,8 +316,9 @@ def _memory_mutations():
     return st.one_of(
         st.tuples(st.just("truncate"), st.floats(0, 1)),
         st.tuples(st.just("flip"), st.lists(st.tuples(st.floats(0, 1), st.integers(1, 255)), min_size=1, max_size=8)),
-        st.tuples(st.just("meta"), st.sampled_from(["memory", "sizes"]), json_values),
-        st.tuples(st.just("array"), st.sampled_from(["memory.keys", "memory.labels", "memory.radii"]),
+        st.tuples(st.just("meta"), st.sampled_from(["memory", "sizes", "before_retrain"]), json_values),
+        st.tuples(st.just("array"), st.sampled_from(["memory.keys", "memory.labels", "memory.radii",
+                                                     "before_retrain.W1", "before_retrain.b2"]),
                   st.sampled_from(["<f4", "<f8", "|i1", "<i8", "|u1", ">f4", "<c8", "|b1"]),
                   st.lists(st.integers(0, 1000), max_size=3)))
 
@@ -289,6 +327,7 @@ def _memory_mutations():
 def memory_checkpoint_bytes(tmp_path_factory):
     net = Network((784, 16, 10), seed=3)
     net.memory = small_memory(np.random.default_rng(0), m=20, strength=0.5)
+    net.before_retrain = {k: w * 0.5 for k, w in Network((784, 16, 10), seed=4).params.items()}
     return save_network(net, tmp_path_factory.mktemp("memory") / "net.npz").read_bytes()
 
 

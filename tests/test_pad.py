@@ -572,6 +572,7 @@ def test_retrain_runs_in_the_background_and_the_pad_stays_usable(trained_net, st
     report = pad.last_report
     assert report.n_user == 4 and report.n_replay == 300
     assert not np.array_equal(pad.net.params["W1"], before)  # the new weights are in the pad's network
+    np.testing.assert_array_equal(pad.net.before_retrain["W1"], before)  # where the next retrain starts
     assert pad.progress.layout.display == "none" and pad.progress.value == pad.progress.max > 1
     assert not pad.retrain_button.disabled and not pad.undo_button.disabled
     np.testing.assert_allclose(pad.proba, pad.net.predict_proba(pad.x28.reshape(1, 784))[0], atol=1e-6)

@@ -331,3 +331,25 @@ def test_drawing_options_are_checked(tmp_path, mnist_dir):
     assert result.returncode == 2 and "only applies with --with-drawings" in result.stderr
     result = run_cli("train", "--with-drawings", "--drawing-share", "1.5", home=tmp_path)
     assert result.returncode == 2 and "between 0 and 1" in result.stderr
+
+
+def test_retraining_again_on_the_same_drawings_gives_the_same_network(trained_net, mnist_data, store):
+    """Every retrain starts from the weights as trained (``net.before_retrain``), so a second retrain
+    on the same drawings is bit-identical to the first instead of piling a second change on it
+    (measured before this: MNIST drifted 98.37 -> 98.24 -> 98.11 -> 98.06 % over retrains)."""
+    from mnist_scratch.retrain import RetrainConfig, retrain_on_feedback, slanted_hand, split_per_digit
+
+    x, y = slanted_hand(mnist_data.x_test[:300]), mnist_data.y_test[:300]
+    learn, _ = split_per_digit(y, 2)
+    store.add_images(np.rint(x[learn] * 255).astype(np.uint8), y[learn], source="test")
+    config = RetrainConfig(epochs=0.05, min_replay=2000, style_min_pool=0)
+    net = trained_net.copy()
+    retrain_on_feedback(net, store, config=config, data=mnist_data)
+    once = {k: w.copy() for k, w in net.params.items()}
+    for name, w in trained_net.params.items():
+        np.testing.assert_array_equal(net.before_retrain[name], w)
+    retrain_on_feedback(net, store, config=config, data=mnist_data)
+    for name, w in once.items():
+        np.testing.assert_array_equal(net.params[name], w)
+    for name, w in trained_net.params.items():
+        np.testing.assert_array_equal(net.before_retrain[name], w)
