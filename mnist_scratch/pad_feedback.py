@@ -116,7 +116,8 @@ class FeedbackActions:
             self.status.value = "Nothing to undo."
         elif removed.id <= self._learned_through:
             self.status.value = (f"Removed drawing #{removed.id} (saved as {removed.label}). The network "
-                                 "already learned from it in the last retrain; the next Retrain leaves it out.")
+                                 "already learned from it in the last retrain; the next Retrain starts again from "
+                                 "the network as trained and leaves it out, so it will be forgotten.")
         else:
             self.status.value = f"Removed drawing #{removed.id} (saved as {removed.label})."
 

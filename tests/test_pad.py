@@ -599,7 +599,7 @@ def test_after_a_retrain_the_report_follows_new_drawings_and_undo_says_it_was_le
     pad.click_undo()  # the drawing saved after the retrain
     assert pad.status.value.endswith("(saved as 0).") and "since: no drawings yet" in pad.report.value
     pad.click_undo()  # one the network was retrained on
-    assert "already learned from it in the last retrain" in pad.status.value
+    assert "already learned from it in the last retrain" in pad.status.value and "forgotten" in pad.status.value
     assert "3 saved drawings" in pad.accuracy.value
     assert_no_errors(pad)
 
