@@ -31,11 +31,10 @@ import numpy as np
 
 from .atomic import atomic_path
 from .memory import NAMES as MEMORY_NAMES, CorrectionMemory
-
-BEFORE_RETRAIN = "before_retrain"  # the arrays before_retrain.W1, ... and the metadata flag
 from .network import Network, architecture
 
 FORMAT = "mnist_scratch"
+BEFORE_RETRAIN = "before_retrain"  # the arrays before_retrain.W1, ... and the metadata flag
 META_KEY = "__meta__"
 INPUTS, CLASSES = 784, 10           # the only networks the package can use: 28 x 28 pixels -> 10 digits
 MAX_HIDDEN_LAYERS, MAX_WIDTH = 8, 16_384

@@ -230,11 +230,9 @@ class FeedbackActions:
             f"saved as {Path(r.checkpoint_path).name}"
             + (f", previous kept as {Path(r.backup_path).name}" if getattr(r, "backup_path", None) else "")
             + f" in {Path(r.checkpoint_path).parent}")
-        style = getattr(r, "style", None)
-        learned = "" if style is None else (f"your hand: {style.describe()}, learned with {r.lookalikes:,} "
-                                            f"MNIST lookalikes of your drawings redrawn that way; ")
+        learned = r.style_text() if hasattr(r, "style_text") else ""  # a custom retrain's report may lack it
         details = (f"Fine-tuned on {r.n_user} drawings + {r.n_replay} MNIST replay digits in {r.seconds:.1f} s; "
-                   f"{learned}{saved}.")
+                   + (f"{learned}; " if learned else "") + f"{saved}.")
         self.report.value = view.report_html(
             r.before_mnist_acc, r.after_mnist_acc,
             f"last {before.recent_total}: {view.honest_fraction(before.recent_correct, before.recent_total)}",

@@ -84,7 +84,7 @@ class RetrainConfig:
     style_from: int = 50           # the style is estimated from the newest drawings, at most this many
     style_sample: int = 10_000     # MNIST digits the estimate compares them with
     style_min_pool: int = 20_000   # no lookalikes when fewer MNIST digits are there to replay (the
-                                   # offline sample: they would be a fifth of what is replayed)
+                                   # offline sample: they would be a quarter of what is replayed)
     augment: bool = True           # move each drawn-again drawing by a random small affine map
     augment_config: AugmentConfig = AugmentConfig(max_shift=1.5, max_rotate=8.0, min_scale=0.92,
                                                   max_scale=1.08)
@@ -116,6 +116,13 @@ class RetrainReport:
     style: HandStyle | None = None   # the hand's estimated style (None: style replay off)
     lookalikes: int = 0              # MNIST lookalikes of the drawings redrawn in it, learned from
 
+    def style_text(self) -> str:
+        """What the retrain learned of the hand's style, for the details line ("" if nothing)."""
+        if self.style is None:
+            return ""
+        return (f"your hand: {self.style.describe()}, learned with {self.lookalikes:,} MNIST lookalikes "
+                f"of your drawings redrawn that way")
+
     def summary(self) -> str:
         """A few lines that read as a result: MNIST before -> after, the honest figure on the
         user's drawings, and the files in a details line."""
@@ -135,8 +142,7 @@ class RetrainReport:
         details = [f"fits {round(self.after_user_acc * self.n_user)} of the {self.n_user} drawings it "
                    f"trained on (not a test)", f"{self.steps} steps"]
         if self.style is not None:
-            details.append(f"your hand: {self.style.describe()}, learned with {self.lookalikes:,} MNIST "
-                           f"lookalikes of your drawings redrawn that way")
+            details.append(self.style_text())
         if self.memory_size:
             details.append(f"a memory of {self.memory_size:,} digits (your drawings and shifted copies)")
         if self.checkpoint_path is not None:
