@@ -33,6 +33,7 @@ are one call per digit, done once per retrain.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -130,16 +131,40 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-6)
 
 
-def _mean_nearest(x_undone: np.ndarray, y_user: np.ndarray, by_label: list[np.ndarray]) -> float:
-    """Mean over the rows of x_undone of the squared distance (unit rows) to the nearest MNIST digit
-    of its label; ``by_label[c]`` holds the MNIST digits labelled c as unit rows, (K_c, 784)."""
-    x_undone = unit_rows(x_undone)
-    total = 0.0
-    for c, digits in enumerate(by_label):
-        mine = x_undone[y_user == c]
-        if len(mine) and len(digits):
-            total += float(squared_distances(mine, digits).min(axis=1).sum())
-    return total / len(y_user)
+def by_label(x_mnist: np.ndarray, y_mnist: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """For each digit c in turn: the indices of the MNIST digits labelled c and those digits as unit
+    rows, made one label at a time (all of MNIST at once would be 170 MB; ``list()`` it to reuse).
+
+    x_mnist : (K, 784) float;  y_mnist : (K,) int  ->  10 pairs ((K_c,) int64, (K_c, 784) float32)
+    """
+    y_mnist = np.asarray(y_mnist, np.int64)
+    for c in range(10):
+        indices = np.flatnonzero(y_mnist == c)
+        yield indices, unit_rows(x_mnist[indices])
+
+
+def nearest_of_label(x: np.ndarray, y: np.ndarray, references: Iterable[tuple[np.ndarray, np.ndarray]],
+                     k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` nearest reference digits of its own label (distances between unit rows).
+
+    x : (U, 784) float32, already unit rows;  y : (U,) int;  references : :func:`by_label`'s pairs
+    Returns d2 (U, k) float32 squared distances (inf) and their indices (U, k) int64 (-1) where a
+    label has fewer than k digits; the k are in no particular order.
+    """
+    d2 = np.full((len(y), k), np.inf, np.float32)
+    found = np.full((len(y), k), -1, np.int64)
+    for c, (indices, digits) in enumerate(references):
+        mine = np.flatnonzero(y == c)
+        if len(mine) == 0 or len(indices) == 0:
+            continue
+        n = min(k, len(indices))
+        for start in range(0, len(mine), 256):                    # (256, K_c) distances at a time
+            rows = mine[start:start + 256]
+            dist = squared_distances(x[rows], digits)
+            near = np.argpartition(dist, n - 1, axis=1)[:, :n]
+            d2[rows, :n] = np.take_along_axis(dist, near, axis=1)
+            found[rows, :n] = indices[near]
+    return d2, found
 
 
 def estimate_style(x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.ndarray, y_mnist: np.ndarray,
@@ -156,13 +181,15 @@ def estimate_style(x_user: np.ndarray, y_user: np.ndarray, x_mnist: np.ndarray, 
     y_user = y_user[np.isin(y_user, y_mnist)]
     if len(y_user) == 0:
         return HandStyle()
-    by_label = [unit_rows(x_mnist[y_mnist == c]) for c in range(10)]
+    references = list(by_label(x_mnist, y_mnist))        # reused by every candidate
     scores: dict[tuple[float, float, float], float] = {}
 
     def score(style: HandStyle) -> float:
+        """Mean squared distance of the undone corrections to their nearest MNIST digit of the label."""
         key = (round(style.rotate, 6), round(style.shear, 6), round(float(np.log(style.squeeze)), 6))
         if key not in scores:
-            scores[key] = _mean_nearest(undo(x_user, style), y_user, by_label)
+            d2, _ = nearest_of_label(unit_rows(undo(x_user, style)), y_user, references, 1)
+            scores[key] = float(d2.mean())
         return scores[key]
 
     best = HandStyle()
@@ -186,17 +213,6 @@ def lookalikes(x_user: np.ndarray, y_user: np.ndarray, style: HandStyle, x_mnist
 
     x_user : (U, 784) float32 in [0, 1];  y_user : (U,) int;  x_mnist : (K, 784);  y_mnist : (K,)
     """
-    y_user, y_mnist = np.asarray(y_user, np.int64), np.asarray(y_mnist, np.int64)
-    undone = unit_rows(undo(x_user, style))
-    picked = np.full((len(y_user), per_drawing), -1, np.int64)   # -1: a label MNIST lacks
-    for c in range(10):
-        mine, theirs = np.flatnonzero(y_user == c), np.flatnonzero(y_mnist == c)
-        if len(mine) == 0 or len(theirs) == 0:
-            continue
-        k = min(per_drawing, len(theirs))
-        reference = unit_rows(x_mnist[theirs])
-        for start in range(0, len(mine), 256):                    # (256, K_c) distances at a time
-            rows = mine[start:start + 256]
-            d2 = squared_distances(undone[rows], reference)
-            picked[rows, :k] = theirs[np.argpartition(d2, k - 1, axis=1)[:, :k]]
-    return picked[picked >= 0]
+    _, found = nearest_of_label(unit_rows(undo(x_user, style)), np.asarray(y_user, np.int64),
+                                by_label(x_mnist, y_mnist), per_drawing)
+    return found[found >= 0]

@@ -230,7 +230,7 @@ class FeedbackActions:
             f"saved as {Path(r.checkpoint_path).name}"
             + (f", previous kept as {Path(r.backup_path).name}" if getattr(r, "backup_path", None) else "")
             + f" in {Path(r.checkpoint_path).parent}")
-        learned = r.style_text() if hasattr(r, "style_text") else ""  # a custom retrain's report may lack it
+        learned = r.style_text()
         details = (f"Fine-tuned on {r.n_user} drawings + {r.n_replay} MNIST replay digits in {r.seconds:.1f} s; "
                    + (f"{learned}; " if learned else "") + f"{saved}.")
         self.report.value = view.report_html(

@@ -51,10 +51,10 @@ from typing import Callable
 
 import numpy as np
 
-from .augment import AugmentConfig, bilinear_sample, random_affine
+from .augment import AugmentConfig, random_affine
 from .checkpoint import check_network_shape, save_network_keeping_backup
 from .data import MnistData, load_dataset
-from .hand_style import HandStyle, estimate_style, lookalikes, redraw
+from .hand_style import HandStyle, estimate_style, lookalikes, redraw, warp
 from .memory import build_memory
 from .network import Network
 from .optimizers import Adam, learning_rate
@@ -359,13 +359,9 @@ def slanted_hand(x: np.ndarray, angle: float = 0.6, shear: float = 0.3) -> np.nd
 
     x : (N, 784) float32 in [0, 1]  ->  (N, 784) float32 in [0, 1]
     """
-    c = 13.5
-    r, q = np.mgrid[0:28, 0:28].astype(np.float32) - c               # (28, 28) offsets from the centre
-    src_r = np.cos(angle) * r + np.sin(angle) * q + c                 # where each output pixel samples
-    src_c = -np.sin(angle) * r + np.cos(angle) * q + shear * r + c
-    n = len(x)
-    return bilinear_sample(np.asarray(x, np.float32).reshape(n, 28, 28), np.broadcast_to(src_r.ravel(), (n, 784)),
-                           np.broadcast_to(src_c.ravel(), (n, 784)))
+    cos, sin = np.cos(angle), np.sin(angle)
+    # Output pixel (r, q) (offsets from the centre) reads the digit at (cos r + sin q, -sin r + cos q + shear r).
+    return warp(x, np.array([[cos, sin], [shear - sin, cos]]))
 
 
 def split_per_digit(y: np.ndarray, per_digit: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

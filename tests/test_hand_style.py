@@ -61,8 +61,9 @@ def test_the_estimate_recovers_a_known_style(digits, true):
     x_ref, y_ref, x_new, y_new = digits
     x_hand, y_hand = H.redraw(x_new[:50], y_new[:50], true)
     est = H.estimate_style(x_hand, y_hand, x_ref, y_ref)
-    by_label = [H.unit_rows(x_ref[y_ref == c]) for c in range(10)]
-    score = {s: H._mean_nearest(H.undo(x_hand, s), y_hand, by_label) for s in (est, true, H.HandStyle())}
+    refs = list(H.by_label(x_ref, y_ref))
+    score = {s: float(H.nearest_of_label(H.unit_rows(H.undo(x_hand, s)), y_hand, refs, 1)[0].mean())
+             for s in (est, true, H.HandStyle())}
     assert score[est] <= score[true] + 0.005, score
     if true != H.HandStyle():
         assert score[true] < score[H.HandStyle()] - 0.01, score  # the style is there to be found
