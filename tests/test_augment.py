@@ -5,6 +5,7 @@ from scipy import ndimage
 
 from mnist_scratch import augment
 from mnist_scratch.augment import AugmentConfig
+from mnist_scratch.batch_processes import ProcessPrefetcher, can_fork
 from mnist_scratch.batches import Batches, Prefetcher, batch_source
 from mnist_scratch.train import TrainConfig
 
@@ -219,10 +220,89 @@ def test_prefetcher_passes_errors_on_and_closes_early():
 
 def test_batch_source_prefetches_unless_there_is_nothing_to_make(small_set):
     x, y = small_set
-    for augmenting, batch_size, kind in ((True, 100, Prefetcher), (False, 100, Prefetcher), (False, 1000, Batches)):
-        source = batch_source(x, y, TrainConfig(augment=augmenting), batch_size, 1000 // batch_size, start=0, stop=5)
+    ahead = ProcessPrefetcher if can_fork() else Prefetcher
+    for augmenting, batch_size, process, kind in ((True, 100, True, ahead), (True, 100, False, Prefetcher),
+                                                  (False, 100, True, Prefetcher), (False, 1000, True, Batches)):
+        source = batch_source(x, y, TrainConfig(augment=augmenting), batch_size, 1000 // batch_size, start=0, stop=5,
+                              process=process)
         assert isinstance(source, kind)
         source.close()
+
+
+needs_fork = pytest.mark.skipif(not can_fork(), reason="batches are made in processes only where they can be forked")
+
+
+@needs_fork
+@pytest.mark.parametrize("workers, own_every", [(1, 0), (1, 5), (2, 3)])
+def test_process_prefetcher_gives_the_same_batches_in_order(workers, own_every, small_set):
+    x, y = small_set
+    batches = Batches(x, y, 100, 10, seed=1, augment_config=AugmentConfig(bank_size=64))
+    ahead = ProcessPrefetcher(batches, start=7, stop=30, batch_shape=(100, 784), workers=workers, depth=3,
+                              own_every=own_every)
+    try:
+        assert ahead.depth % workers == 0
+        for step in range(7, 30):
+            xa, ya = ahead(step)
+            xb, yb = batches(step)
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
+        with pytest.raises(ValueError, match="in order"):
+            ahead(30)
+    finally:
+        ahead.close()
+    assert not ahead._processes
+
+
+@needs_fork
+def test_process_prefetcher_reports_a_workers_error_with_its_step():
+    def make(step):
+        if step == 2:
+            raise RuntimeError("no batch 2")
+        return np.full((4, 3), step, np.float32), np.arange(4)
+
+    ahead = ProcessPrefetcher(make, start=0, stop=100, batch_shape=(4, 3))
+    try:
+        assert ahead(0)[0][0, 0] == 0 and ahead(1)[0][0, 0] == 1
+        with pytest.raises(RuntimeError, match="step 2 failed: RuntimeError: no batch 2"):
+            ahead(2)
+    finally:
+        ahead.close()
+
+
+@needs_fork
+def test_process_prefetcher_names_a_batch_of_the_wrong_shape():
+    ahead = ProcessPrefetcher(lambda step: (np.zeros((5, 3), np.float32), np.zeros(5, np.int64)), start=0,
+                              stop=10, batch_shape=(4, 3))
+    try:
+        with pytest.raises(RuntimeError, match=r"step 0 failed: ValueError: a batch of shape \(5, 3\)"):
+            ahead(0)
+    finally:
+        ahead.close()
+
+
+@needs_fork
+def test_process_prefetcher_notices_a_worker_that_died():
+    import os
+
+    def make(step):
+        os._exit(3)  # as if the process had been killed
+
+    ahead = ProcessPrefetcher(make, start=0, stop=10, batch_shape=(4, 3))
+    try:
+        with pytest.raises(RuntimeError, match="stopped .exit code 3. before step 0"):
+            ahead(0)
+    finally:
+        ahead.close()
+
+
+@needs_fork
+def test_process_prefetcher_closes_early_without_waiting_for_the_rest(small_set):
+    x, y = small_set
+    batches = Batches(x, y, 100, 10, seed=1, augment_config=AugmentConfig(bank_size=64))
+    ahead = ProcessPrefetcher(batches, start=0, stop=10**6, batch_shape=(100, 784))
+    ahead(0)
+    ahead.close()
+    assert not ahead._processes
 
 
 def test_no_shift_at_all(digits):

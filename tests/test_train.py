@@ -162,8 +162,9 @@ def test_bad_training_input(small):
         train(Network(seed=0), x, y, TrainConfig(steps=1, lr=-1), progress=False)
 
 
-@pytest.mark.parametrize("how", [dict(prefetch=False), dict(prefetch=True, workers=1), dict(prefetch=True, workers=2)],
-                         ids=["in-loop", "one-thread-ahead", "two-threads-ahead"])
+@pytest.mark.parametrize("how", [dict(prefetch=False), dict(prefetch=True, workers=1, process=False),
+                                 dict(prefetch=True, workers=2, process=False), dict(prefetch=True, process=True)],
+                         ids=["in-loop", "one-thread-ahead", "two-threads-ahead", "worker-process"])
 def test_making_batches_ahead_changes_nothing(how, small, monkeypatch):
     x, y, _, _ = small
     config = TrainConfig(batch_size=64, epochs=2, augment_config=AugmentConfig(thicken=0.3, bank_size=32))
