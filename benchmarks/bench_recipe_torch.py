@@ -188,7 +188,7 @@ def main() -> None:
             extra = f", {result['threads']} thread(s)" if "threads" in result else ""
             print(f"  seed {seed}: {name}: {result['seconds']:.1f} s, test {100 * result['test']:.2f} %, "
                   f"validation {100 * result['val']:.2f} % ({result['steps']} steps{extra})", flush=True)
-    print(f"\nours: {blas()}; training limits BLAS to 1 thread and makes batches on a second thread")
+    print(f"\nours: {blas()}; training limits BLAS to 1 thread and makes batches in a worker process")
     print(f"load average after: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     print(f"\n784-64-10, {config.epochs:g} epochs of 55,000 digits, Adam {config.lr:g} {config.schedule}, "
           f"batch {config.batch_size}, augmentation {config.augment_config}; "

@@ -20,7 +20,7 @@ Two more sections:
   the fast path training uses (``Batches``: shuffle, gather, warp), in this process;
 * under load: the default recipe for a few epochs, alone and with two other CPU-bound processes
   (``python -c "while True: pass"``) running, interleaved, fresh processes; once as the package
-  trains (one BLAS thread, batches made on background threads) and once with the BLAS threads as
+  trains (one BLAS thread, batches made by a worker process) and once with the BLAS threads as
   given and the batches made in the loop (how it trained before). Target: loaded <= 2.5 x quiet.
 
     python benchmarks/bench_speed.py                     # everything, ~6 min on a quiet 2-core machine

@@ -23,7 +23,7 @@ Two implementations of the same sampling:
   is read (so it applies to the source: the digit moves by about minus that much), and the four taps of
   bilinear interpolation are four ``take``s from a ``uint8`` array: a batch costs 2-3 x less CPU
   than with the reference (``python benchmarks/bench_speed.py --sections augment``), and training
-  makes the batches on background threads while the network trains (:mod:`.batches`). The tests
+  makes the batches in a worker process (or on threads) while the network trains (:mod:`.batches`). The tests
   check that it gives the reference's numbers at the bank's coordinates.
 """
 from __future__ import annotations
