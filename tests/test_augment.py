@@ -229,6 +229,16 @@ def test_batch_source_prefetches_unless_there_is_nothing_to_make(small_set):
         source.close()
 
 
+def test_batches_too_large_for_the_shared_ring_are_made_on_threads(small_set, monkeypatch):
+    from mnist_scratch import batches as batches_module
+
+    x, y = small_set
+    monkeypatch.setattr(batches_module, "PROCESS_RING_BYTES", 4 * 100 * (784 * 4 + 8) - 1)  # < 4 slots of 100
+    source = batch_source(x, y, TrainConfig(), 100, 10, start=0, stop=5)
+    assert isinstance(source, Prefetcher)
+    source.close()
+
+
 needs_fork = pytest.mark.skipif(not can_fork(), reason="batches are made in processes only where they can be forked")
 
 
