@@ -64,7 +64,7 @@ class ProcessPrefetcher:
         self.depth = -(-max(depth, workers) // workers) * workers   # a multiple of workers
         b, d = batch_shape
         x_bytes, y_bytes = self.depth * b * d * 4, self.depth * b * 8
-        self._memory = mmap.mmap(-1, x_bytes + y_bytes + self.depth * 8)   # shared with the workers
+        self._memory = mmap.mmap(-1, self.ring_bytes(batch_shape, self.depth))   # shared with the workers
         self._x = np.frombuffer(self._memory, np.float32, self.depth * b * d).reshape(self.depth, b, d)
         self._y = np.frombuffer(self._memory, np.int64, self.depth * b, offset=x_bytes).reshape(self.depth, b)
         self._step = np.frombuffer(self._memory, np.int64, self.depth, offset=x_bytes + y_bytes)
@@ -87,6 +87,12 @@ class ProcessPrefetcher:
                                           name=f"batches-{worker}")
                 process.start()
                 self._processes.append(process)
+
+    @staticmethod
+    def ring_bytes(batch_shape: tuple[int, int], depth: int = DEPTH) -> int:
+        """The shared memory a ring of ``depth`` batches of ``batch_shape`` takes: xb, yb and the step."""
+        b, d = batch_shape
+        return depth * (b * d * 4 + b * 8 + 8)
 
     def _own(self, step: int) -> bool:
         """Whether the trainer makes this step's batch itself."""

@@ -157,7 +157,7 @@ def batch_source(x: np.ndarray, y: np.ndarray, config, batch_size: int, steps_pe
         prefetch = config.augment or batch_size < len(y)
     if not prefetch:
         return batches
-    ring = ProcessPrefetcher.DEPTH * batch_size * (x.shape[1] * 4 + 8)
+    ring = ProcessPrefetcher.ring_bytes((batch_size, x.shape[1]))
     if process and config.augment and can_fork() and ring <= PROCESS_RING_BYTES:
         return ProcessPrefetcher(batches, start, stop, (batch_size, x.shape[1]), own_every=OWN_EVERY)
     if workers is None:

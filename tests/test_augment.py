@@ -192,15 +192,20 @@ def test_full_batch_is_the_whole_set_in_order(small_set):
 def test_prefetcher_gives_the_same_batches_in_order(small_set):
     x, y = small_set
     batches = Batches(x, y, 100, 10, seed=1, augment_config=AugmentConfig(bank_size=64))
-    ahead = Prefetcher(batches, start=7, stop=30, depth=3)
+    assert_prefetches_in_order(Prefetcher(batches, start=7, stop=30, depth=3), batches, 7, 30)
+
+
+def assert_prefetches_in_order(ahead, batches, start, stop):
+    """``ahead`` gives ``batches(step)`` for ``start <= step < stop`` in order, then refuses ``stop``;
+    it is closed either way."""
     try:
-        for step in range(7, 30):
+        for step in range(start, stop):
             xa, ya = ahead(step)
             xb, yb = batches(step)
             np.testing.assert_array_equal(xa, xb)
             np.testing.assert_array_equal(ya, yb)
         with pytest.raises(ValueError, match="in order"):
-            ahead(30)
+            ahead(stop)
     finally:
         ahead.close()
 
@@ -233,7 +238,7 @@ def test_batches_too_large_for_the_shared_ring_are_made_on_threads(small_set, mo
     from mnist_scratch import batches as batches_module
 
     x, y = small_set
-    monkeypatch.setattr(batches_module, "PROCESS_RING_BYTES", 4 * 100 * (784 * 4 + 8) - 1)  # < 4 slots of 100
+    monkeypatch.setattr(batches_module, "PROCESS_RING_BYTES", ProcessPrefetcher.ring_bytes((100, 784)) - 1)
     source = batch_source(x, y, TrainConfig(), 100, 10, start=0, stop=5)
     assert isinstance(source, Prefetcher)
     source.close()
@@ -249,17 +254,8 @@ def test_process_prefetcher_gives_the_same_batches_in_order(workers, own_every, 
     batches = Batches(x, y, 100, 10, seed=1, augment_config=AugmentConfig(bank_size=64))
     ahead = ProcessPrefetcher(batches, start=7, stop=30, batch_shape=(100, 784), workers=workers, depth=3,
                               own_every=own_every)
-    try:
-        assert ahead.depth % workers == 0
-        for step in range(7, 30):
-            xa, ya = ahead(step)
-            xb, yb = batches(step)
-            np.testing.assert_array_equal(xa, xb)
-            np.testing.assert_array_equal(ya, yb)
-        with pytest.raises(ValueError, match="in order"):
-            ahead(30)
-    finally:
-        ahead.close()
+    assert ahead.depth % workers == 0
+    assert_prefetches_in_order(ahead, batches, 7, 30)
     assert not ahead._processes
 
 
