@@ -82,11 +82,15 @@ class ProcessPrefetcher:
             # Python >= 3.12 warns about forking a process that has threads (here: BLAS's); the
             # workers only run NumPy array operations, which take no lock those threads could hold.
             warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
-            for worker in range(self.workers):
-                process = context.Process(target=self._work, args=(worker, batch_shape), daemon=True,
-                                          name=f"batches-{worker}")
-                process.start()
-                self._processes.append(process)
+            try:
+                for worker in range(self.workers):
+                    process = context.Process(target=self._work, args=(worker, batch_shape), daemon=True,
+                                              name=f"batches-{worker}")
+                    process.start()
+                    self._processes.append(process)
+            except OSError:  # e.g. no memory to fork: stop the ones started, the caller decides
+                self.close()
+                raise
 
     @staticmethod
     def ring_bytes(batch_shape: tuple[int, int], depth: int = DEPTH) -> int:

@@ -159,7 +159,10 @@ def batch_source(x: np.ndarray, y: np.ndarray, config, batch_size: int, steps_pe
         return batches
     ring = ProcessPrefetcher.ring_bytes((batch_size, x.shape[1]))
     if process and config.augment and can_fork() and ring <= PROCESS_RING_BYTES:
-        return ProcessPrefetcher(batches, start, stop, (batch_size, x.shape[1]), own_every=OWN_EVERY)
+        try:
+            return ProcessPrefetcher(batches, start, stop, (batch_size, x.shape[1]), own_every=OWN_EVERY)
+        except OSError:  # no process semaphores here (e.g. no /dev/shm) or no fork: threads make them
+            pass
     if workers is None:
         workers = PREFETCH_WORKERS if config.augment else 1
     return Prefetcher(batches, start, stop, workers=workers)

@@ -244,6 +244,27 @@ def test_batches_too_large_for_the_shared_ring_are_made_on_threads(small_set, mo
     source.close()
 
 
+def test_where_process_semaphores_fail_threads_make_the_batches(small_set, monkeypatch):
+    import multiprocessing
+
+    from mnist_scratch import batch_processes
+    from mnist_scratch import batches as batches_module
+
+    class NoSemaphores:
+        def __getattr__(self, name):
+            return getattr(multiprocessing.get_context("fork"), name)
+
+        def Semaphore(self, value):  # noqa: N802 - as multiprocessing names it
+            raise OSError("Function not implemented")   # what a machine without /dev/shm says
+
+    monkeypatch.setattr(batch_processes.multiprocessing, "get_context", lambda method: NoSemaphores())
+    monkeypatch.setattr(batches_module, "can_fork", lambda: True)
+    x, y = small_set
+    source = batch_source(x, y, TrainConfig(), 100, 10, start=0, stop=5)
+    assert isinstance(source, Prefetcher)
+    source.close()
+
+
 needs_fork = pytest.mark.skipif(not can_fork(), reason="batches are made in processes only where they can be forked")
 
 
