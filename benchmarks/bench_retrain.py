@@ -43,6 +43,7 @@ from hands import HANDS, make_hand, make_mixed  # noqa: E402
 from mnist_scratch import paths  # noqa: E402
 from mnist_scratch.data import MnistData, train_val_split  # noqa: E402
 from mnist_scratch.checkpoint import load_network  # noqa: E402
+from mnist_scratch.memory import squared_distances  # noqa: E402
 from mnist_scratch.network import Network  # noqa: E402
 from mnist_scratch.retrain import RetrainConfig, retrain_on_feedback  # noqa: E402
 from mnist_scratch.store import FeedbackStore  # noqa: E402
@@ -90,8 +91,7 @@ def nearest_label(x: np.ndarray, x_ref: np.ndarray, y_ref: np.ndarray) -> np.nda
 
     x : (N, 784) float32;  x_ref : (R, 784) float32;  y_ref : (R,) int  ->  (N,) int
     """
-    d2 = (x * x).sum(1)[:, None] - 2 * x @ x_ref.T + (x_ref * x_ref).sum(1)[None, :]   # (N, R)
-    return np.asarray(y_ref)[d2.argmin(axis=1)] if len(x) else np.zeros(0, np.int64)
+    return np.asarray(y_ref)[squared_distances(x, x_ref).argmin(axis=1)] if len(x) else np.zeros(0, np.int64)
 
 
 def main(argv=None) -> None:

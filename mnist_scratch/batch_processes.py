@@ -148,9 +148,11 @@ class ProcessPrefetcher:
             if not worker.is_alive():
                 raise RuntimeError(f"the process making batches stopped (exit code {worker.exitcode}) "
                                    f"before step {step}")
-        if self._step[slot] == -2:
+        if self._step[slot] == -2:             # the worker failed and said why
             failed, message, details = self._errors.get()
             raise RuntimeError(f"making the batch of step {failed} failed: {message}\n{details}")
+        if self._step[slot] != step:           # never expected: a slot out of step with the trainer
+            raise RuntimeError(f"the batch for step {step} holds step {self._step[slot]}")
         self._held = slot
         return self._x[slot], self._y[slot]
 
