@@ -104,6 +104,8 @@ def main(argv=None) -> None:
     parser.add_argument("--no-memory", action="store_true", help="fine-tuning alone (no memory of the drawings)")
     parser.add_argument("--keep", type=float, default=None, help="share of the fine-tuned change kept "
                         "(default: RetrainConfig's)")
+    parser.add_argument("--retrain-seed", type=int, default=None, help="RetrainConfig.seed: the batches, the "
+                        "augmentation and the memory's copies (default: RetrainConfig's, 0)")
     args = parser.parse_args(argv)
 
     print(machine())
@@ -116,6 +118,8 @@ def main(argv=None) -> None:
     config = RetrainConfig(memory=not args.no_memory)
     if args.keep is not None:
         config = dataclasses.replace(config, keep=args.keep)
+    if args.retrain_seed is not None:
+        config = dataclasses.replace(config, seed=args.retrain_seed)
     print(f"network: {checkpoint.name}, MNIST test {100 * base_mnist:.2f} %; {config}")
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache or Path(tmp)

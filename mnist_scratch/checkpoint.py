@@ -87,7 +87,7 @@ def save_network_keeping_backup(net: Network, path: str | os.PathLike, tag: str 
         check_memory_width(net.memory.width, net.sizes, str(path))
         arrays.update({f"memory.{name}": getattr(net.memory, name) for name in MEMORY_NAMES})
         meta["memory"] = {"size": len(net.memory), "width": net.memory.width,
-                          "reach": net.memory.reach, "strength": net.memory.strength}
+                          "reach": net.memory.reach, "strength": net.memory.strength, "vote": net.memory.vote}
     if net.before_retrain is not None:  # the weights a retrain starts from (retrain.py)
         arrays.update({f"{BEFORE_RETRAIN}.{name}": net.before_retrain[name] for name in net.params})
         meta[BEFORE_RETRAIN] = True
@@ -295,8 +295,10 @@ def _memory(path: Path, archive: zipfile.ZipFile, meta: dict) -> CorrectionMemor
     if info is None:
         return None
     if not (isinstance(info, dict) and type(info.get("size")) is int and type(info.get("width")) is int
-            and info["size"] >= 0 and all(type(info.get(k)) in (int, float) for k in ("reach", "strength"))):
-        raise _fail(path, "the memory's metadata is not {size: int, width: int, reach: number, strength: number}")
+            and info["size"] >= 0 and all(type(info.get(k)) in (int, float) for k in ("reach", "strength"))
+            and type(info.get("vote", "sum")) is str):
+        raise _fail(path, "the memory's metadata is not {size: int, width: int, reach: number, strength: number, "
+                          "vote: text}")
     check_memory_width(info["width"], meta["sizes"], str(path))
     m, width = info["size"], info["width"]
     shapes = {"keys": ((m, width), np.dtype(np.float32)), "labels": ((m,), np.dtype(np.int64)),
@@ -304,7 +306,9 @@ def _memory(path: Path, archive: zipfile.ZipFile, meta: dict) -> CorrectionMemor
     arrays = {name: _read_member(path, archive, f"memory.{name}", shape, dtype, MAX_EXTRA_BYTES)
               for name, (shape, dtype) in shapes.items()}
     try:
-        return CorrectionMemory(**arrays, reach=info["reach"], strength=info["strength"])
+        # A memory saved before the votes became "nearest" has no "vote": it was made with summed votes.
+        return CorrectionMemory(**arrays, reach=info["reach"], strength=info["strength"],
+                                vote=info.get("vote", "sum"))
     except ValueError as exc:
         raise _fail(path, f"the memory is invalid: {exc}") from None
 

@@ -92,7 +92,7 @@ class RetrainConfig:
     memory_copies: int = 10        # shifted / rotated copies of each drawing kept in the memory
     memory_reach: float = 1.0      # a drawing's kernel reaches this share of the way to the nearest
                                    # MNIST digit of another label
-    memory_strength: float = 0.5   # weight of one full vote of the memory against the probabilities
+    memory_strength: float = 2.0   # weight of one full vote of the memory against the probabilities
     keep: float = 0.8              # share of the fine-tuned change kept: W(before) + keep * change
     seed: int = 0                  # the replay pool, the batches, the augmentation and the copies
 

@@ -30,19 +30,39 @@ def random_net(seed=0) -> Network:
 # ---------------------------------------------------------------- the kernel and the votes
 def test_kernel_weights_and_votes_follow_the_formula():
     rng = np.random.default_rng(1)
-    memory = small_memory(rng, m=5, width=7, reach=0.8)
-    memory.radii[...] = [0.5, 1.0, 1.5, 2.0, 0.0]  # the last key reaches nothing
+    keys = rng.random((8, 7), dtype=np.float32)
+    labels = [3, 3, 3, 5, 5, 8, 0, 3]  # several keys for 3 and 5; no key at all for most digits
+    memory = CorrectionMemory(keys, labels, [0.5, 1.0, 1.5, 2.0, 0.0, 1.2, 1.4, 1.6], reach=0.8)
     x = rng.random((9, 7), dtype=np.float32)
     w = kernel_weights(x, memory)
     for n in range(9):
-        for i in range(5):
-            d2 = float(np.sum((x[n].astype(np.float64) - memory.keys[i]) ** 2))
+        for i in range(8):
+            d2 = float(np.sum((x[n].astype(np.float64) - keys[i]) ** 2))
             reach = 0.8 * float(memory.radii[i])
-            expected = max(0.0, 1 - d2 / reach ** 2) if reach > 0 else 0.0
+            expected = max(0.0, 1 - d2 / reach ** 2) if reach > 0 else 0.0  # key 4 reaches nothing
             assert w[n, i] == pytest.approx(expected, abs=1e-5)
-    s = votes(x, memory)
+    assert (w > 0).sum() > 9  # the check above is not all zeros
+    nearest = votes(x, memory)
+    summed = votes(x, CorrectionMemory(keys, labels, memory.radii, reach=0.8, vote="sum"))
     for c in range(10):
-        np.testing.assert_allclose(s[:, c], w[:, memory.labels == c].sum(axis=1), atol=1e-6)
+        mine = np.flatnonzero(memory.labels == c)
+        np.testing.assert_array_equal(nearest[:, c], w[:, mine].max(axis=1) if len(mine) else 0)
+        np.testing.assert_allclose(summed[:, c], w[:, mine].sum(axis=1), atol=1e-6)
+    assert (summed[:, 3] > nearest[:, 3]).any()  # the two rules differ where keys of a digit overlap
+
+
+def test_copies_of_one_drawing_do_not_outvote_the_network():
+    # Ten identical keys labelled 1 (a drawing and its copies) and a digit near the edge of their bump:
+    # summed, the ten small votes beat a network 90 % sure of 9; the nearest key's vote alone does not.
+    key = np.zeros((1, 784), np.float32)
+    x = key.copy()
+    x[0, :5] = 0.4  # ||x - key||^2 = 0.8, w = 1 - 0.8 / 1 = 0.2 for each copy; 2 x 0.2 < 0.9 < 2 x 10 x 0.2
+    p = np.full((1, 10), 0.1 / 9, np.float32)
+    p[0, 9] = 0.9
+    copies = dict(keys=np.repeat(key, 10, axis=0), labels=np.ones(10, np.int64), radii=np.ones(10, np.float32),
+                  strength=2.0)
+    assert CorrectionMemory(**copies, vote="sum").combine(x, p).argmax() == 1
+    assert CorrectionMemory(**copies).combine(x, p).argmax() == 9
 
 
 def test_a_digit_far_from_every_key_keeps_the_networks_answer_exactly():
@@ -102,6 +122,7 @@ def test_build_memory_keeps_each_drawing_and_its_copies():
     ({"keys": np.full((2, 784), 2.0, np.float32)}, r"pixels in \[0, 1\]"),
     ({"radii": [1.0]}, "keys"),
     ({"reach": 0.0}, "reach must be > 0"),
+    ({"vote": "mean"}, "vote must be one of nearest, sum"),
 ])
 def test_a_bad_memory_is_refused(bad, match):
     args = {"keys": np.zeros((2, 784), np.float32), "labels": [0, 1], "radii": [1.0, 1.0], **bad}
@@ -143,15 +164,30 @@ def test_a_network_with_memory_survives_the_checkpoint_round_trip(tmp_path):
     with np.load(path, allow_pickle=False) as archive:  # named arrays anyone can inspect
         assert {"memory.keys", "memory.labels", "memory.radii"} <= set(archive.files)
         meta = json.loads(str(archive["__meta__"]))
-    assert meta["memory"] == {"size": 8, "width": 784, "reach": 0.9, "strength": 2.0}
+    assert meta["memory"] == {"size": 8, "width": 784, "reach": 0.9, "strength": 2.0, "vote": "nearest"}
     loaded = load_network(path)
     for name in ("keys", "labels", "radii"):
         np.testing.assert_array_equal(getattr(loaded.memory, name), getattr(net.memory, name))
-    assert (loaded.memory.reach, loaded.memory.strength) == (0.9, 2.0)
+    assert (loaded.memory.reach, loaded.memory.strength, loaded.memory.vote) == (0.9, 2.0, "nearest")
     x = np.concatenate([net.memory.keys, np.zeros((2, 784), np.float32)])
     np.testing.assert_array_equal(loaded.predict_proba(x), net.predict_proba(x))
     arrays, _ = load_checkpoint(path)
     assert arrays["memory.labels"].shape == (8,)
+
+
+def test_a_memory_saved_before_the_nearest_vote_keeps_its_summed_votes(tmp_path):
+    net = random_net()
+    rng = np.random.default_rng(8)
+    keys = np.clip(0.5 + 0.01 * rng.standard_normal((12, 784)), 0, 1).astype(np.float32)  # all overlapping
+    net.memory = CorrectionMemory(keys, np.arange(12) % 3, np.full(12, 3.0, np.float32), vote="sum")
+    path = save_network(net, tmp_path / "net.npz")
+    summed = net.predict_proba(keys)
+    rewrite(path, lambda meta: meta["memory"].pop("vote"))  # as written before "vote" existed
+    loaded = load_network(path)
+    assert loaded.memory.vote == "sum"
+    np.testing.assert_allclose(loaded.predict_proba(keys), summed, rtol=1e-4)  # float32 distances of near keys
+    loaded.memory.vote = "nearest"
+    assert not np.allclose(loaded.predict_proba(keys), summed, rtol=1e-3)  # the rule matters here
 
 
 def test_a_checkpoint_without_memory_is_as_before(tmp_path):
@@ -201,6 +237,8 @@ def test_a_memory_of_the_wrong_width_is_refused_with_a_clear_message(tmp_path):
     (None, {"memory.radii": np.full(4, np.nan, np.float32)}, "must be finite"),
     (None, {"memory.labels": np.zeros(4, np.float64)}, "'memory.labels' is float64, the metadata says int64"),
     (lambda meta: meta["memory"].update(size="4"), None, "memory's metadata"),
+    (lambda meta: meta["memory"].update(vote=1), None, "memory's metadata"),
+    (lambda meta: meta["memory"].update(vote="most"), None, "the memory is invalid: vote must be one of"),
     (lambda meta: meta.pop("memory"), None, "unexpected entry 'memory.keys.npy'"),
 ])
 def test_a_damaged_memory_in_a_checkpoint_is_refused(tmp_path, meta_change, arrays_change, match):
@@ -311,7 +349,8 @@ def _memory_mutations():
     json_values = st.recursive(
         st.none() | st.booleans() | st.integers(-10 ** 20, 10 ** 20) | st.floats() | st.text(max_size=20),
         lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-            st.sampled_from(["size", "width", "reach", "strength"]) | st.text(max_size=8), inner, max_size=5),
+            st.sampled_from(["size", "width", "reach", "strength", "vote"]) | st.text(max_size=8), inner,
+            max_size=5),
         max_leaves=12)
     return st.one_of(
         st.tuples(st.just("truncate"), st.floats(0, 1)),
