@@ -109,6 +109,42 @@ class CorrectionMemory:
         out[near] = q / q.sum(axis=1, keepdims=True)
         return out
 
+    def combine_gradient(self, x: np.ndarray, p: np.ndarray, dp: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The derivative of :meth:`combine`: ``d p_memory[n, t_n] / d x[n]`` (the saliency of the
+        answer the memory helped to give), from the network's own ``dp[n] = d p[n, t_n] / d x[n]``.
+
+        With Z = 1 + strength * sum_c s_c and the quotient rule on p_memory = (p + strength s) / Z:
+
+            d p_memory_t / dx = (dp_t/dx + strength * (ds_t/dx - p_memory_t * sum_c ds_c/dx)) / Z
+            ds_c/dx = sum over the keys i that make the vote of digit c (its nearest key, or all
+                      keys in reach for vote="sum") of  dw_i/dx = -2 (x - k_i) / (reach r_i)^2
+
+        (w is 0 outside a bump: a key out of reach adds nothing). x : (N, D) float in [0, 1];
+        p : (N, 10) the network's probabilities;  dp : (N, D);  target : (N,) int
+        Returns (N, D) in dp's dtype; rows with no key in reach are ``dp`` itself.
+        """
+        x = np.asarray(x, np.float32)
+        w = kernel_weights(x, self)                                     # (N, M)
+        counts = w > 0                                                  # the keys that vote ...
+        if self.vote == "nearest":                                      # ... only each digit's highest
+            best = np.zeros_like(counts)
+            for c in np.unique(self.labels):
+                mine = np.flatnonzero(self.labels == c)
+                top = mine[w[:, mine].argmax(axis=1)]                   # (N,) that digit's nearest key
+                best[np.arange(len(x)), top] = True
+            counts &= best
+        with np.errstate(divide="ignore"):
+            a = np.where(counts, 1 / (self.reach * self.radii) ** 2, 0).astype(np.float32)  # (N, M)
+        onehot = np.eye(10, dtype=np.float32)[self.labels]              # (M, 10)
+        # ds_c/dx = -2 (sum_i a_i x - sum_i a_i k_i) over the keys i of digit c:   (N, 10, D)
+        ds = -2 * ((a @ onehot)[:, :, None] * x[:, None, :] - np.einsum("nm,mc,md->ncd", a, onehot, self.keys))
+        rows = np.arange(len(x))
+        s = votes(x, self)                                              # (N, 10)
+        z = 1 + self.strength * s.sum(axis=1)                           # (N,)
+        q_t = self.combine(x, p)[rows, target]                          # (N,) p_memory of the target
+        grad = (dp + self.strength * (ds[rows, target] - q_t[:, None] * ds.sum(axis=1))) / z[:, None]
+        return grad.astype(dp.dtype)
+
 
 # ----------------------------------------------------------------- reading the memory (the forward pass)
 def squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:

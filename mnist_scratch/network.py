@@ -101,7 +101,8 @@ class Network:
     params : dict ``"W1", "b1", "W2", "b2", ...`` of the same arrays (changing one changes the network).
     memory : a :class:`~mnist_scratch.memory.CorrectionMemory` of the user's corrected digits, or None
         (the default: the plain network). When set, :meth:`predict_proba` and :meth:`predict` add
-        its votes; training, :meth:`forward` and :meth:`input_gradient` use the weights alone.
+        its votes, and :meth:`saliency` their derivative; training, :meth:`forward` and
+        :meth:`input_gradient` use the weights alone.
     before_retrain : dict like ``params`` of the weights as trained, before any retrain on the user's
         drawings, or None (never retrained). A retrain starts from them, so retraining again re-learns
         the drawings rather than piling a second change on the first (see retrain.py).
@@ -215,6 +216,15 @@ class Network:
             if l > 1:
                 delta = delta * relu_grad(a[l - 1])           # dp_t/dZ(l-1)
         return delta
+
+    def saliency(self, x: np.ndarray, target: int | np.ndarray) -> np.ndarray:
+        """``d predict_proba(x)[i, target_i] / d x[i]``, ndarray of shape (N, 784): :meth:`input_gradient`,
+        with the memory's votes carried through when there is a memory (``CorrectionMemory.combine_gradient``)."""
+        grad = self.input_gradient(x, target)
+        if self.memory is None:
+            return grad
+        x, _ = self.check_batch(x)
+        return self.memory.combine_gradient(x, self.forward(x), grad, np.broadcast_to(target, (len(x),)))
 
     def copy(self) -> "Network":
         """An independent network with the same sizes, dtype and parameters."""

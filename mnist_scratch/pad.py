@@ -500,7 +500,7 @@ class DigitPad(FeedbackActions):
         elif shown == "saliency" and self.proba is not None:
             k = int(np.argmax(self.proba))
             with self._net_lock:
-                grad = self.net.input_gradient(self.x28.reshape(1, 784), np.array([k]))[0].reshape(28, 28)
+                grad = self.net.saliency(self.x28.reshape(1, 784), np.array([k]))[0].reshape(28, 28)
             self.view_image.value = view.png_bytes(view.saliency_overlay_rgb(grad, self.x28, VIEW_SCALE))
             self.view_caption.value = f"<b>Why a {k}?</b>" + view.SALIENCY_LEGEND
         else:

@@ -39,7 +39,7 @@ def plot_pad_snapshot(net, x28: np.ndarray) -> Figure:
     x = np.asarray(x28, dtype=np.float32)
     proba = net.predict_proba(x.reshape(1, 784))[0]
     a1, push, k = view.hidden_units(net, x.reshape(784))
-    grad = net.input_gradient(x.reshape(1, 784), np.array([k]))[0].reshape(28, 28)
+    grad = net.saliency(x.reshape(1, 784), np.array([k]))[0].reshape(28, 28)
     fig = Figure(figsize=(13.5, 2.9))
     axes = fig.subplots(1, 5, gridspec_kw={"width_ratios": [1.3, 1, 1, 1, 1]})
     fig.subplots_adjust(left=0.03, right=0.99, bottom=0.08, top=0.86, wspace=0.25)

@@ -65,6 +65,31 @@ def test_copies_of_one_drawing_do_not_outvote_the_network():
     assert CorrectionMemory(**copies).combine(x, p).argmax() == 9
 
 
+@pytest.mark.parametrize("vote", ["nearest", "sum"])
+def test_saliency_with_a_memory_matches_finite_differences(vote):
+    # A small float64 network and keys around the inputs, so that several digits' bumps reach them.
+    rng = np.random.default_rng(11)
+    net = Network((30, 16, 10), seed=2, dtype=np.float64)
+    x = (0.3 + 0.4 * rng.random((4, 30))).astype(np.float64)
+    keys = np.clip(np.repeat(x, 3, axis=0) + 0.08 * rng.standard_normal((12, 30)), 0, 1).astype(np.float32)
+    net.memory = CorrectionMemory(keys, [1, 1, 4, 2, 2, 2, 7, 7, 3, 5, 5, 1], np.full(12, 1.3, np.float32),
+                                  strength=2.0, vote=vote)
+    assert (votes(x, net.memory) > 0).sum(axis=1).min() >= 2  # the memory takes part in every answer
+    target = np.array([1, 2, 7, 5])
+    saliency = net.saliency(x, target)
+    assert not np.allclose(saliency, net.input_gradient(x, target), atol=1e-3)  # the memory changed it
+    h = 1e-3  # the memory reads float32 distances; its votes are quadratic in x, so central differences are exact
+    for row in range(4):
+        for pixel in range(0, 30, 3):
+            up, down = x.copy(), x.copy()
+            up[row, pixel] += h
+            down[row, pixel] -= h
+            expected = (net.predict_proba(up)[row, target[row]] - net.predict_proba(down)[row, target[row]]) / (2 * h)
+            assert saliency[row, pixel] == pytest.approx(expected, abs=2e-3), (row, pixel)
+    far = np.zeros((1, 30))  # no key in reach: exactly the network's own saliency
+    np.testing.assert_array_equal(net.saliency(far, 3), net.input_gradient(far, 3))
+
+
 def test_a_digit_far_from_every_key_keeps_the_networks_answer_exactly():
     rng = np.random.default_rng(2)
     memory = CorrectionMemory(np.zeros((3, 784), np.float32), [1, 2, 3], np.full(3, 0.5, np.float32))
@@ -301,6 +326,29 @@ def test_the_pad_shows_the_memorys_answer(tmp_path):
     pad.on_mouse_up(*stroke[-1])
     assert int(np.argmax(pad.proba)) == label
     np.testing.assert_allclose(pad.proba, net.predict_proba(x28)[0], atol=1e-6)
+
+
+def test_the_pads_saliency_follows_the_memory(tmp_path):
+    from mnist_scratch import pad_view as view
+    from mnist_scratch.pad import VIEW_SCALE, DigitPad, strokes_to_input
+    from mnist_scratch.store import FeedbackStore
+
+    stroke = [(150.0 - 15 * t, 45.0 + 190 * t) for t in np.linspace(0, 1, 12)]  # a "1"
+    x28 = strokes_to_input([stroke], 280, 18.0).reshape(1, 784)
+    net = random_net()
+    label = int((net.predict(x28)[0] + 1) % 10)
+    key = np.roll(x28.reshape(28, 28), 1, axis=1).reshape(1, 784)  # the correction, one pixel to the right
+    net.memory = CorrectionMemory(key, [label], [1.5 * float(np.linalg.norm(key - x28))], strength=100.0)
+    pad = DigitPad(net, FeedbackStore(tmp_path / "s.sqlite3"), checkpoint_path=tmp_path / "net.npz")
+    pad.on_mouse_down(*stroke[0])
+    for point in stroke[1:-1]:
+        pad.on_mouse_move(*point)
+    pad.on_mouse_up(*stroke[-1])
+    pad.views.value = "saliency"
+    assert int(np.argmax(pad.proba)) == label and f"Why a {label}?" in pad.view_caption.value
+    image = lambda grad: view.png_bytes(view.saliency_overlay_rgb(grad.reshape(28, 28), pad.x28, VIEW_SCALE))
+    assert pad.view_image.value == image(net.saliency(x28, label))
+    assert pad.view_image.value != image(net.input_gradient(x28, label))  # not the weights' part alone
 
 
 def test_retrain_gives_the_network_a_memory_that_its_checkpoint_keeps(trained_net, mnist_data, tmp_path):

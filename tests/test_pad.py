@@ -299,7 +299,7 @@ def test_views_beside_the_bars(pad, trained_net, shown):
     pad.views.value = shown
     k = int(np.argmax(pad.proba))
     if shown == "saliency":
-        grad = trained_net.input_gradient(pad.x28.reshape(1, 784), np.array([k]))[0].reshape(28, 28)
+        grad = trained_net.saliency(pad.x28.reshape(1, 784), np.array([k]))[0].reshape(28, 28)
         np.testing.assert_array_equal(decode_png(pad.view_image.value), view.saliency_overlay_rgb(grad, pad.x28, 10))
         assert "more ink here: more sure" in pad.view_caption.value
         assert pad.hidden_box.layout.display == "none"
