@@ -478,7 +478,8 @@ class DigitPad(FeedbackActions):
             summary = view.PredictionSummary(None, "no network", "train one first")
         else:
             summary = view.prediction_summary(self.proba)
-        self.prediction.value = view.prediction_html(summary)
+        note = view.memory_note(self.net, self.x28) if self.proba is not None else ""
+        self.prediction.value = view.prediction_html(summary, note)
         self.bars.value = view.bars_html(self.proba)
         self._refresh_buttons()
         self._redraw_view()

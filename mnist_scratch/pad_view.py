@@ -26,6 +26,8 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
+from .memory import votes
+
 UNSURE_BELOW = 0.75  # below this top probability the pad says "not sure" instead of a digit
 SALIENCY_FLOOR = 0.2  # |smoothed gradient| below this fraction of the largest is left out
 SALIENCY_SIGMA = 0.8  # Gaussian smoothing of the gradient, in pixels: regions, not speckle
@@ -41,6 +43,7 @@ PAD_CSS = """<style>
 .digitpad .dp-digit.dp-unsure { color: var(--jp-ui-font-color2); font-size: 30px; }
 .digitpad .dp-digit.dp-empty { color: var(--jp-ui-font-color3); font-size: 20px; font-weight: 400; }
 .digitpad .dp-sure { text-align: center; color: var(--jp-ui-font-color2); height: 20px; }
+.digitpad .dp-memory { text-align: center; color: var(--jp-ui-font-color2); font-size: 12px; max-width: 230px; }
 .digitpad .dp-bar { display: flex; align-items: center; gap: 6px; height: 20px;
   font-family: var(--jp-code-font-family); font-size: 12px; }
 .digitpad .dp-track { width: 130px; height: 12px; background: var(--jp-layout-color2);
@@ -99,11 +102,31 @@ def prediction_summary(proba: np.ndarray | None, unsure_below: float = UNSURE_BE
     return PredictionSummary(int(first), str(int(first)), f"{format_percent(p[first])} sure")
 
 
-def prediction_html(summary: PredictionSummary) -> str:
-    """The large digit (class ``dp-digit``) and the line under it."""
+def prediction_html(summary: PredictionSummary, memory: str = "") -> str:
+    """The large digit (class ``dp-digit``), the line under it, and the memory's part (:func:`memory_note`)."""
     kind = "" if summary.digit is not None else (" dp-empty" if summary.headline == "Draw a digit" else " dp-unsure")
     return (f'<div class="dp-digit{kind}">{html.escape(summary.headline)}</div>'
-            f'<div class="dp-sure">{html.escape(summary.detail)}</div>')
+            f'<div class="dp-sure">{html.escape(summary.detail)}</div>'
+            + (f'<div class="dp-memory">{html.escape(memory)}</div>' if memory else ""))
+
+
+def memory_note(net, x: np.ndarray) -> str:
+    """What the memory of the user's drawings (``net.memory``, see memory.py) did for one input:
+    "" when there is no memory or no drawing reaches ``x``; otherwise which digit it voted for and,
+    when that changed the answer, what the network alone would have said.
+
+    x : (784,) or (1, 784) float in [0, 1]
+    """
+    if getattr(net, "memory", None) is None:
+        return ""
+    x = np.asarray(x, dtype=np.float32).reshape(1, -1)
+    s = votes(x, net.memory)[0]                                     # (10,)
+    if not s.any():
+        return ""
+    alone, shown = int(np.argmax(net.forward(x)[0])), int(np.argmax(net.predict_proba(x)[0]))
+    if shown != alone:
+        return f"your saved drawings changed it (the network alone: {alone})"
+    return f"your saved drawings vote {int(np.argmax(s))}"
 
 
 def bars_html(proba: np.ndarray | None) -> str:

@@ -326,6 +326,24 @@ def test_the_pad_shows_the_memorys_answer(tmp_path):
     pad.on_mouse_up(*stroke[-1])
     assert int(np.argmax(pad.proba)) == label
     np.testing.assert_allclose(pad.proba, net.predict_proba(x28)[0], atol=1e-6)
+    alone = int(net.forward(x28)[0].argmax())
+    assert f"your saved drawings changed it (the network alone: {alone})" in pad.prediction.value
+
+
+def test_the_memory_note_says_what_the_memory_did():
+    from mnist_scratch.pad_view import memory_note
+
+    net = random_net()
+    x = np.random.default_rng(4).random((1, 784), dtype=np.float32)
+    alone = int(net.predict(x)[0])
+    assert memory_note(net, x) == ""                                    # no memory
+    other = (alone + 1) % 10
+    net.memory = CorrectionMemory(1 - x, [other], [1.0])                # a drawing far away
+    assert memory_note(net, x) == ""
+    net.memory = CorrectionMemory(x, [other], [1.0], strength=100.0)    # on x, strong: it decides
+    assert memory_note(net, x) == f"your saved drawings changed it (the network alone: {alone})"
+    net.memory = CorrectionMemory(x, [alone], [1.0], strength=100.0)    # on x, agreeing
+    assert memory_note(net, x.reshape(784)) == f"your saved drawings vote {alone}"
 
 
 def test_the_pads_saliency_follows_the_memory(tmp_path):
