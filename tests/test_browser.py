@@ -312,6 +312,8 @@ def test_jupyterlab_1024_dark_layout_drawing_and_background_retrain(browser_setu
             expect(progress).to_be_hidden(timeout=TIMEOUT_MS)
             expect(pad.locator(".digitpad-report")).to_contain_text("MNIST test set")
             expect(pad.locator(".digitpad-retrain")).to_be_enabled()
+            # The 1 on the canvas is the one saved before: the retrained network's memory votes for it.
+            expect(pad.locator(".dp-memory")).to_contain_text("your saved drawings")
             assert "Error" not in pad.inner_text(), pad.inner_text()
         except Exception as exc:  # noqa: BLE001
             _fail_with_screenshot(page, tmp_path, log, exc)
@@ -452,6 +454,8 @@ def take_screenshots(out: Path, net) -> list[Path]:
             pad.locator(".digitpad-correct").click()
             expect(pad.locator(".digitpad-report")).to_contain_text("since: 1 of 1")
             pad.locator(".digitpad-report summary").click()
+            draw(page, canvas, SEVEN)  # the 7 saved before the retrain, again: the memory's line shows
+            expect(pad.locator(".dp-memory")).to_contain_text("your saved drawings")
             page.wait_for_timeout(300)
             shot(pad, "pad_retrain_report")
     return shots
