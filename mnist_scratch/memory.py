@@ -137,7 +137,8 @@ class CorrectionMemory:
             a = np.where(counts, 1 / (self.reach * self.radii) ** 2, 0).astype(np.float32)  # (N, M)
         onehot = np.eye(10, dtype=np.float32)[self.labels]              # (M, 10)
         # ds_c/dx = -2 (sum_i a_i x - sum_i a_i k_i) over the keys i of digit c:   (N, 10, D)
-        ds = -2 * ((a @ onehot)[:, :, None] * x[:, None, :] - np.einsum("nm,mc,md->ncd", a, onehot, self.keys))
+        voting = np.einsum("nm,mc->ncm", a, onehot)                     # (N, 10, M) a_i of digit c's keys
+        ds = -2 * ((a @ onehot)[:, :, None] * x[:, None, :] - voting @ self.keys)
         rows = np.arange(len(x))
         s = votes(x, self)                                              # (N, 10)
         z = 1 + self.strength * s.sum(axis=1)                           # (N,)
