@@ -140,9 +140,9 @@ class CorrectionMemory:
         voting = np.einsum("nm,mc->ncm", a, onehot)                     # (N, 10, M) a_i of digit c's keys
         ds = -2 * ((a @ onehot)[:, :, None] * x[:, None, :] - voting @ self.keys)
         rows = np.arange(len(x))
-        s = votes(x, self)                                              # (N, 10)
+        s = class_votes(w, self)                                        # (N, 10)
         z = 1 + self.strength * s.sum(axis=1)                           # (N,)
-        q_t = self.combine(x, p)[rows, target]                          # (N,) p_memory of the target
+        q_t = (p[rows, target] + self.strength * s[rows, target]) / z   # (N,) p_memory of the target
         grad = (dp + self.strength * (ds[rows, target] - q_t[:, None] * ds.sum(axis=1))) / z[:, None]
         return grad.astype(dp.dtype)
 
@@ -169,7 +169,11 @@ def kernel_weights(x: np.ndarray, memory: CorrectionMemory) -> np.ndarray:
 def votes(x: np.ndarray, memory: CorrectionMemory) -> np.ndarray:
     """``s[n, c]``: the highest kernel weight among the keys labelled c (0 if none), or their sum for
     ``vote="sum"``. x (N, D) -> (N, 10) float32 >= 0."""
-    w = kernel_weights(x, memory)                                   # (N, M)
+    return class_votes(kernel_weights(x, memory), memory)
+
+
+def class_votes(w: np.ndarray, memory: CorrectionMemory) -> np.ndarray:
+    """The votes of :func:`votes` from the kernel weights ``w : (N, M)`` -> (N, 10) float32 >= 0."""
     if memory.vote == "sum":
         return w @ np.eye(10, dtype=np.float32)[memory.labels]      # (N, M) @ (M, 10)
     s = np.zeros((len(w), 10), np.float32)

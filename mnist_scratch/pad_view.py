@@ -123,7 +123,8 @@ def memory_note(net, x: np.ndarray) -> str:
     s = votes(x, net.memory)[0]                                     # (10,)
     if not s.any():
         return ""
-    alone, shown = int(np.argmax(net.forward(x)[0])), int(np.argmax(net.predict_proba(x)[0]))
+    p = net.forward(x)                                              # (1, 10) the weights alone
+    alone, shown = int(np.argmax(p[0])), int(np.argmax(net.memory.combine(x, p)[0]))
     if shown != alone:
         return f"your saved drawings changed it (the network alone: {alone})"
     return f"your saved drawings vote {int(np.argmax(s))}"
