@@ -125,16 +125,8 @@ class CorrectionMemory:
         """
         x = np.asarray(x, np.float32)
         w = kernel_weights(x, self)                                     # (N, M)
-        counts = w > 0                                                  # the keys that vote ...
-        if self.vote == "nearest":                                      # ... only each digit's highest
-            best = np.zeros_like(counts)
-            for c in np.unique(self.labels):
-                mine = np.flatnonzero(self.labels == c)
-                top = mine[w[:, mine].argmax(axis=1)]                   # (N,) that digit's nearest key
-                best[np.arange(len(x)), top] = True
-            counts &= best
         with np.errstate(divide="ignore"):
-            a = np.where(counts, 1 / (self.reach * self.radii) ** 2, 0).astype(np.float32)  # (N, M)
+            a = np.where(voting_keys(w, self), 1 / (self.reach * self.radii) ** 2, 0).astype(np.float32)
         onehot = np.eye(10, dtype=np.float32)[self.labels]              # (M, 10)
         # ds_c/dx = -2 (sum_i a_i x - sum_i a_i k_i) over the keys i of digit c:   (N, 10, D)
         voting = np.einsum("nm,mc->ncm", a, onehot)                     # (N, 10, M) a_i of digit c's keys
@@ -174,12 +166,20 @@ def votes(x: np.ndarray, memory: CorrectionMemory) -> np.ndarray:
 
 def class_votes(w: np.ndarray, memory: CorrectionMemory) -> np.ndarray:
     """The votes of :func:`votes` from the kernel weights ``w : (N, M)`` -> (N, 10) float32 >= 0."""
-    if memory.vote == "sum":
-        return w @ np.eye(10, dtype=np.float32)[memory.labels]      # (N, M) @ (M, 10)
-    s = np.zeros((len(w), 10), np.float32)
-    for c in np.unique(memory.labels):                              # ten digits at most, not samples
-        s[:, c] = w[:, memory.labels == c].max(axis=1)
-    return s
+    return (w * voting_keys(w, memory)) @ np.eye(10, dtype=np.float32)[memory.labels]   # (N, M) @ (M, 10)
+
+
+def voting_keys(w: np.ndarray, memory: CorrectionMemory) -> np.ndarray:
+    """Which keys make each digit's vote: those in reach (``w > 0``), and for ``vote="nearest"`` only
+    the highest of each digit. w : (N, M) kernel weights  ->  (N, M) bool."""
+    voting = w > 0
+    if memory.vote == "nearest":
+        top = np.zeros_like(voting)
+        for c in np.unique(memory.labels):                          # ten digits at most, not samples
+            mine = np.flatnonzero(memory.labels == c)
+            top[np.arange(len(w)), mine[w[:, mine].argmax(axis=1)]] = True   # that digit's nearest key
+        voting &= top
+    return voting
 
 
 # ----------------------------------------------------------------- building the memory
